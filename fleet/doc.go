@@ -1,0 +1,33 @@
+// Package fleet is fleetdeck's pure model: it merges plain snapshots of clusters, GitOps operator
+// objects, live workloads and git facts into Applications → Instances → workloads → pods.
+//
+// Nothing here does I/O. The kube and gitstate packages convert what they read into a Snapshot;
+// Build turns it into a Model that the TUI and the command-line verbs render. Every rule is a pure
+// function with a table test, in the style of Argo CD's gitops-engine pkg/health.
+//
+// # Identity
+//
+// An Application is identified by its name; instances of the same name found through Argo CD,
+// Flux or the config file, on any cluster, merge into one Application (see AppNameOfArgo and
+// AppNameOfFlux for how a name is read from an operator object). One Instance exists per
+// application × cluster × operator: when an app is declared in the config file for a cluster on
+// which Argo CD or Flux already manages it, the operator's instance wins and the declared one is
+// dropped.
+//
+// # Severity
+//
+// Each instance has one Severity, its worst Problem; an Application's is its worst instance's.
+// Applications sort worst first, then by name. The mapping, in one place:
+//
+//	Critical  a workload that wants replicas has none ready and something is failing
+//	          (Degraded workload or pod: CrashLoopBackOff, ImagePullBackOff, ...): nothing serves
+//	Error     health Degraded or Missing; any Degraded workload or pod; a failed sync operation;
+//	          a Flux revision that failed to apply
+//	Warning   OutOfSync; commits behind; image drift (git tag ≠ live tag); `latest` or untagged
+//	          images; sync or health Unknown (including an unreachable cluster); a render error
+//	Info      Progressing or Suspended; a cluster still connecting; resources fleetdeck may not
+//	          read (forbidden) on the instance's cluster
+//	OK        Healthy and Synced with nothing else to say
+//
+// The `status` verb derives its exit code from the Model's worst Severity.
+package fleet
