@@ -1,0 +1,91 @@
+package fleet
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestCompareObjects(t *testing.T) {
+	ref := ObjectRef{Kind: "Deployment", Namespace: "ledger", Name: "ledger"}
+	base := func() DesiredObject {
+		return DesiredObject{Kind: "Deployment", Namespace: "ledger", Name: "ledger", Replicas: i32(2),
+			Labels: map[string]string{"team": "core"},
+			Containers: []Container{{Name: "app", Image: "reg/ledger:1.0",
+				Env:       map[string]string{"LOG_LEVEL": "info"},
+				Resources: map[string]string{"requests.cpu": "100m", "limits.memory": "256Mi"}}}}
+	}
+	liveOf := func(d DesiredObject) *Workload {
+		w := &Workload{Kind: d.Kind, Namespace: d.Namespace, Name: d.Name, Replicas: *d.Replicas,
+			Labels: map[string]string{"team": "core", "pod-template-hash": "x"}}
+		for _, c := range d.Containers {
+			lc := Container{Name: c.Name, Image: c.Image, Env: map[string]string{"INJECTED": "1"}, Resources: map[string]string{}}
+			for k, v := range c.Env {
+				lc.Env[k] = v
+			}
+			for k, v := range c.Resources {
+				lc.Resources[k] = v
+			}
+			w.Containers = append(w.Containers, lc)
+		}
+		return w
+	}
+	tests := []struct {
+		name   string
+		mutate func(*Workload)
+		want   []FieldDiff
+	}{
+		{"identical (extra live labels and env are not drift)", func(*Workload) {}, nil},
+		{"image", func(w *Workload) { w.Containers[0].Image = "reg/ledger:hotfix" },
+			[]FieldDiff{{ref, "containers[app].image", "reg/ledger:1.0", "reg/ledger:hotfix"}}},
+		{"replicas", func(w *Workload) { w.Replicas = 5 },
+			[]FieldDiff{{ref, "replicas", "2", "5"}}},
+		{"env changed and removed", func(w *Workload) { w.Containers[0].Env = map[string]string{} },
+			[]FieldDiff{{ref, "containers[app].env.LOG_LEVEL", "info", absent}}},
+		{"resources", func(w *Workload) { w.Containers[0].Resources["requests.cpu"] = "1" },
+			[]FieldDiff{{ref, "containers[app].resources.requests.cpu", "100m", "1"}}},
+		{"label", func(w *Workload) { w.Labels["team"] = "other" },
+			[]FieldDiff{{ref, "labels.team", "core", "other"}}},
+		{"container missing", func(w *Workload) { w.Containers[0].Name = "renamed" },
+			[]FieldDiff{{ref, "containers[app]", "present", absent}}},
+		{"several, ordered by field", func(w *Workload) { w.Replicas = 1; w.Containers[0].Image = "reg/ledger:2.0" },
+			[]FieldDiff{{ref, "containers[app].image", "reg/ledger:1.0", "reg/ledger:2.0"}, {ref, "replicas", "2", "1"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := base()
+			w := liveOf(d)
+			tt.mutate(w)
+			got := CompareObjects([]DesiredObject{d}, map[ObjectRef]*Workload{ref: w})
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+	t.Run("object not live", func(t *testing.T) {
+		got := CompareObjects([]DesiredObject{base()}, nil)
+		want := []FieldDiff{{ref, "object", "present", absent}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+		if s := summarizeDiffs(got); s != "Deployment ledger/ledger missing live" {
+			t.Errorf("summary = %q", s)
+		}
+	})
+	t.Run("replicas not set in git are not compared", func(t *testing.T) {
+		d := base()
+		w := liveOf(d)
+		d.Replicas = nil
+		w.Replicas = 7
+		if got := CompareObjects([]DesiredObject{d}, map[ObjectRef]*Workload{ref: w}); len(got) != 0 {
+			t.Errorf("got %+v, want no diff (an HPA may own replicas)", got)
+		}
+	})
+}
+
+func TestParseSync(t *testing.T) {
+	for in, want := range map[string]SyncStatus{"Synced": Synced, "OutOfSync": OutOfSync, "Unknown": SyncUnknown, "": SyncUnknown} {
+		if got := ParseSync(in); got != want {
+			t.Errorf("ParseSync(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
