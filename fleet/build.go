@@ -337,7 +337,7 @@ func members(ix *index, sp spec, git *GitFacts) []*Workload {
 			add(ix.workloads[wkey{c, r}])
 		}
 	case sp.decl != nil && git != nil:
-		for _, d := range git.Desired {
+		for _, d := range declaredRefs(git) {
 			add(ix.workloads[wkey{c, d.Ref()}])
 		}
 	}
@@ -347,6 +347,21 @@ func members(ix *index, sp spec, git *GitFacts) []*Workload {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Ref().String() < out[j].Ref().String() })
 	return out
+}
+
+// declaredRefs are the objects that make up a declared app: those rendered at head or, when
+// that render failed, those of the newest older render available, so that a broken commit
+// does not hide the live objects.
+func declaredRefs(g *GitFacts) []DesiredObject {
+	if len(g.Desired) > 0 || g.RenderError == "" {
+		return g.Desired
+	}
+	for _, c := range g.PathCommits {
+		if objs, ok := g.DesiredAt[c]; ok && len(objs) > 0 {
+			return objs
+		}
+	}
+	return nil
 }
 
 // evalInstance applies every rule to one instance.
@@ -451,6 +466,9 @@ func evalInstance(s *Snapshot, ix *index, sp spec) Instance {
 		in.Health = liveHealth
 		if in.Health.Status == "" {
 			in.Health = Health{Unknown, "nothing rendered from git and nothing live"}
+			if git != nil && git.RenderError != "" {
+				in.Health.Message = "render failed, so the live objects are unknown"
+			}
 		}
 		in.Sync = declaredSync(git, in.Sync.Fields, forbiddenWorkloads)
 		if git != nil {
