@@ -195,7 +195,7 @@ var (
 // event is one request or background message, shared by both styles.
 type event struct {
 	level, msg, method, path, reqID, peer string
-	status, latencyMS, bytes                int
+	status, latencyMS, bytes              int
 }
 
 func (g *generator) resource() string {
