@@ -1,8 +1,9 @@
 package fleet
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -34,7 +35,7 @@ type index struct {
 	replicaOwner map[wkey]ObjectRef // ReplicaSet → its Deployment, for events
 }
 
-func newIndex(s *Snapshot, pods []Pod) *index {
+func newIndex(s *Snapshot) *index {
 	ix := &index{
 		clusters:     make(map[string]ClusterState, len(s.Clusters)),
 		clusterOrder: make(map[string]int, len(s.Clusters)),
@@ -46,19 +47,18 @@ func newIndex(s *Snapshot, pods []Pod) *index {
 		byHelm:       make(map[nameKey][]*Workload),
 		podsByOwner:  make(map[wkey][]*Pod, len(s.Workloads)),
 		eventsByObj:  make(map[wkey][]*Event),
-		replicaOwner: make(map[wkey]ObjectRef, len(s.ReplicaSets)),
 	}
 	for i, c := range s.Clusters {
 		ix.clusters[c.Name] = c
 		ix.clusterOrder[c.Name] = i
 	}
-	deployments := make(map[string]bool)
+	deployments := make(map[wkey]bool)
 	for i := range s.Workloads {
 		w := &s.Workloads[i]
 		k := wkey{w.Cluster, w.Ref()}
 		ix.workloads[k] = w
 		if w.Kind == "Deployment" {
-			deployments[w.Cluster+"/"+w.Namespace+"/"+w.Name] = true
+			deployments[k] = true
 		}
 		if w.Owner != nil {
 			ok := wkey{w.Cluster, ObjectRef{Kind: w.Owner.Kind, Namespace: w.Namespace, Name: w.Owner.Name}}
@@ -80,22 +80,30 @@ func newIndex(s *Snapshot, pods []Pod) *index {
 			ix.byHelm[nk] = append(ix.byHelm[nk], w)
 		}
 	}
-	for _, rs := range s.ReplicaSets {
-		if rs.Owner != nil {
-			ix.replicaOwner[wkey{rs.Cluster, ObjectRef{"ReplicaSet", rs.Namespace, rs.Name}}] =
-				ObjectRef{Kind: rs.Owner.Kind, Namespace: rs.Namespace, Name: rs.Owner.Name}
-		}
+	ix.replicaOwner = replicaSetOwners(s.ReplicaSets)
+	var podOwners map[wkey]wkey // only needed to file events under workloads
+	if len(s.Events) > 0 {
+		podOwners = make(map[wkey]wkey, len(s.Pods))
 	}
-	ResolvePodOwners(pods, s.ReplicaSets, deployments)
-	podOwner := make(map[wkey]wkey, len(pods))
-	for i := range pods {
-		p := &pods[i]
+	// Listed pods come sorted by namespace and name, so siblings are adjacent: remembering the
+	// last owner saves the ReplicaSet look-up for most pods.
+	var lastOwner *ObjectRef
+	var lastCluster, lastNS string
+	var last wkey
+	for i := range s.Pods {
+		p := &s.Pods[i]
 		if p.Owner == nil {
 			continue
 		}
-		ok := wkey{p.Cluster, ObjectRef{Kind: p.Owner.Kind, Namespace: p.Namespace, Name: p.Owner.Name}}
-		ix.podsByOwner[ok] = append(ix.podsByOwner[ok], p)
-		podOwner[wkey{p.Cluster, ObjectRef{"Pod", p.Namespace, p.Name}}] = ok
+		if lastOwner == nil || *p.Owner != *lastOwner || p.Cluster != lastCluster || p.Namespace != lastNS {
+			ref, _ := podOwner(p, ix.replicaOwner, deployments)
+			lastOwner, lastCluster, lastNS, last = p.Owner, p.Cluster, p.Namespace, wkey{p.Cluster, ref}
+		}
+		ok2 := last
+		ix.podsByOwner[ok2] = append(ix.podsByOwner[ok2], p)
+		if podOwners != nil {
+			podOwners[wkey{p.Cluster, ObjectRef{"Pod", p.Namespace, p.Name}}] = ok2
+		}
 	}
 	// Events about pods and ReplicaSets are filed under their workload, so an instance collects
 	// them without knowing every pod and ReplicaSet name.
@@ -104,14 +112,16 @@ func newIndex(s *Snapshot, pods []Pod) *index {
 		k := wkey{e.Cluster, ObjectRef{e.InvolvedKind, e.Namespace, e.InvolvedName}}
 		switch e.InvolvedKind {
 		case "Pod":
-			if o, ok := podOwner[k]; ok {
+			if o, ok := podOwners[k]; ok {
 				k = o
 			}
 		case "ReplicaSet":
 			if o, ok := ix.replicaOwner[k]; ok {
 				k = wkey{e.Cluster, o}
-			} else if j := strings.LastIndex(e.InvolvedName, "-"); j > 0 && deployments[e.Cluster+"/"+e.Namespace+"/"+e.InvolvedName[:j]] {
-				k = wkey{e.Cluster, ObjectRef{"Deployment", e.Namespace, e.InvolvedName[:j]}}
+			} else if j := strings.LastIndex(e.InvolvedName, "-"); j > 0 {
+				if d := (wkey{e.Cluster, ObjectRef{"Deployment", e.Namespace, e.InvolvedName[:j]}}); deployments[d] {
+					k = d
+				}
 			}
 		}
 		ix.eventsByObj[k] = append(ix.eventsByObj[k], e)
@@ -201,11 +211,10 @@ func instanceSpecs(s *Snapshot) []spec {
 }
 
 // Build merges a snapshot into the fleet model. It never fails: what cannot be known is
-// Unknown, with a reason.
+// Unknown, with a reason. The model shares slices (containers, conditions) with the snapshot:
+// treat both as read-only once built.
 func Build(s Snapshot) Model {
-	pods := make([]Pod, len(s.Pods)) // ResolvePodOwners rewrites owners: keep the caller's slice intact
-	copy(pods, s.Pods)
-	ix := newIndex(&s, pods)
+	ix := newIndex(&s)
 
 	specs := instanceSpecs(&s)
 	byApp := make(map[string][]Instance)
@@ -223,11 +232,11 @@ func Build(s Snapshot) Model {
 	for _, n := range names {
 		m.Apps = append(m.Apps, newApplication(n, byApp[n], ix))
 	}
-	sort.SliceStable(m.Apps, func(i, j int) bool {
-		if m.Apps[i].Severity != m.Apps[j].Severity {
-			return m.Apps[i].Severity > m.Apps[j].Severity
+	slices.SortStableFunc(m.Apps, func(a, b Application) int {
+		if a.Severity != b.Severity {
+			return cmp.Compare(b.Severity, a.Severity)
 		}
-		return m.Apps[i].Name < m.Apps[j].Name
+		return strings.Compare(a.Name, b.Name)
 	})
 	for _, a := range m.Apps {
 		m.Severity = max(m.Severity, a.Severity)
@@ -250,20 +259,21 @@ func ClusterSeverity(c ClusterState) Severity {
 }
 
 func newApplication(name string, ins []Instance, ix *index) Application {
-	sort.SliceStable(ins, func(i, j int) bool {
-		a, b := &ins[i], &ins[j]
+	slices.SortStableFunc(ins, func(a, b Instance) int {
 		if a.Severity != b.Severity {
-			return a.Severity > b.Severity
+			return cmp.Compare(b.Severity, a.Severity)
 		}
 		oa, oka := ix.clusterOrder[a.Cluster]
 		ob, okb := ix.clusterOrder[b.Cluster]
-		if oka != okb {
-			return oka
+		switch {
+		case oka != okb && oka:
+			return -1
+		case oka != okb:
+			return 1
+		case oa != ob:
+			return cmp.Compare(oa, ob)
 		}
-		if oa != ob {
-			return oa < ob
-		}
-		return a.Cluster+string(a.Source.Operator) < b.Cluster+string(b.Source.Operator)
+		return cmp.Or(strings.Compare(a.Cluster, b.Cluster), strings.Compare(string(a.Source.Operator), string(b.Source.Operator)))
 	})
 	app := Application{Name: name, Instances: ins, Sync: Synced, Health: Healthy}
 	anyUnknown := false
@@ -307,14 +317,20 @@ func newApplication(name string, ins []Instance, ix *index) Application {
 
 // members collects the live workloads of an instance on its destination cluster.
 func members(ix *index, sp spec, git *GitFacts) []*Workload {
-	var out []*Workload
-	seen := make(map[*Workload]bool)
+	// Instances hold a handful of workloads: a linear de-duplication beats a map here.
+	out := make([]*Workload, 0, 4)
 	add := func(ws ...*Workload) {
+	next:
 		for _, w := range ws {
-			if w != nil && !seen[w] {
-				seen[w] = true
-				out = append(out, w)
+			if w == nil {
+				continue
 			}
+			for _, o := range out {
+				if o == w {
+					continue next
+				}
+			}
+			out = append(out, w)
 		}
 	}
 	c := sp.cluster
@@ -345,8 +361,14 @@ func members(ix *index, sp spec, git *GitFacts) []*Workload {
 	for i := 0; i < len(out); i++ {
 		add(ix.children[wkey{c, out[i].Ref()}]...)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Ref().String() < out[j].Ref().String() })
+	if len(out) > 1 {
+		slices.SortFunc(out, func(a, b *Workload) int { return compareRef(a.Ref(), b.Ref()) })
+	}
 	return out
+}
+
+func compareRef(a, b ObjectRef) int {
+	return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 }
 
 // declaredRefs are the objects that make up a declared app: those rendered at head or, when
@@ -420,7 +442,9 @@ func evalInstance(s *Snapshot, ix *index, sp spec) Instance {
 		in.Workloads = append(in.Workloads, st)
 		liveHealth = Worst(liveHealth, st.Health)
 	}
-	sort.SliceStable(in.Workloads, func(i, j int) bool { return in.Workloads[i].Severity > in.Workloads[j].Severity })
+	if len(in.Workloads) > 1 {
+		slices.SortStableFunc(in.Workloads, func(a, b WorkloadState) int { return cmp.Compare(b.Severity, a.Severity) })
+	}
 	forbiddenWorkloads := forbiddenKinds(cs, desired)
 	if len(ws) == 0 {
 		switch {
@@ -432,6 +456,12 @@ func evalInstance(s *Snapshot, ix *index, sp spec) Instance {
 	}
 
 	in.Images = compareImages(ws, desired)
+	if sp.argo != nil && len(in.Images) == 0 {
+		// A destination fleetdeck does not watch: Argo CD's image summary still tells what runs.
+		for _, img := range sp.argo.Images {
+			in.Images = append(in.Images, CompareImage(ObjectRef{}, "", "", img))
+		}
+	}
 	if destLive && len(desired) > 0 && forbiddenWorkloads == "" {
 		in.Sync.Fields = CompareObjects(desired, liveMap)
 	}
@@ -631,12 +661,8 @@ func workloadState(ix *index, w *Workload) WorkloadState {
 		st.Pods = append(st.Pods, ps)
 		st.Health = Worst(st.Health, ps.Health)
 	}
-	sort.Slice(st.Pods, func(i, j int) bool {
-		a, b := &st.Pods[i], &st.Pods[j]
-		if a.Health.Status != b.Health.Status {
-			return IsWorse(b.Health.Status, a.Health.Status)
-		}
-		return a.Name < b.Name
+	slices.SortFunc(st.Pods, func(a, b PodState) int {
+		return cmp.Or(cmp.Compare(healthRank(b.Health.Status), healthRank(a.Health.Status)), strings.Compare(a.Name, b.Name))
 	})
 	st.Severity = healthSeverity(st.Health.Status)
 	// A serving workload with nothing ready while failing is down: Critical. Jobs are not
@@ -697,7 +723,7 @@ func instanceEvents(ix *index, sp spec, ws []*Workload) []Event {
 	if len(evs) == 0 {
 		return nil
 	}
-	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Last.After(evs[j].Last) })
+	slices.SortStableFunc(evs, func(a, b *Event) int { return b.Last.Compare(a.Last) })
 	if len(evs) > MaxEvents {
 		evs = evs[:MaxEvents]
 	}
@@ -795,7 +821,7 @@ func problems(in *Instance, sp spec, destLive, configured bool) []Problem {
 		}
 		add(w.Severity, "%s", text)
 	}
-	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Severity > ps[j].Severity })
+	slices.SortStableFunc(ps, func(a, b Problem) int { return cmp.Compare(b.Severity, a.Severity) })
 	return ps
 }
 

@@ -14,6 +14,23 @@
 // which Argo CD or Flux already manages it, the operator's instance wins and the declared one is
 // dropped.
 //
+// # Rules
+//
+// Health: Argo CD's reported health wins for its instances (it judged the objects it manages);
+// for Flux, the worse of the object's own health (HealthOfFlux) and the live workloads' — Flux
+// reports Ready after applying even when pods then crash unless health checks are configured;
+// for declared apps, the worst live workload, Missing when nothing rendered is live. A
+// workload's health folds in its pods (HealthOfWorkload, HealthOfPod: gitops-engine's rules).
+//
+// Sync: Argo CD's reported status; for Flux, derived from its revisions (failed to apply,
+// behind the branch) and from live fields that differ from git; for declared apps, from
+// CompareObjects alone. Revision: BehindBy for operator-applied revisions,
+// DeclaredLiveRevision for declared apps.
+//
+// Clusters: an instance whose cluster is unreachable or still connecting keeps its place with
+// Sync and Health Unknown; an Argo CD instance whose hub is unreachable keeps live health but
+// has Sync Unknown; workload resources that may not be read make health Unknown, never Missing.
+//
 // # Severity
 //
 // Each instance has one Severity, its worst Problem; an Application's is its worst instance's.

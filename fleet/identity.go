@@ -139,31 +139,53 @@ func FluxManages(w *Workload, f FluxObject) bool {
 }
 
 // ResolvePodOwners rewrites, in place, pod owners that are ReplicaSets into the Deployment
-// owning that ReplicaSet. When the ReplicaSet is not among replicaSets, a Deployment named
-// like the ReplicaSet minus its pod-template-hash suffix, found in deployments (keyed by
-// cluster/namespace/name), is used instead.
-func ResolvePodOwners(pods []Pod, replicaSets []ReplicaSet, deployments map[string]bool) {
-	rsOwner := make(map[string]*ObjectRef, len(replicaSets))
-	for i := range replicaSets {
-		rs := &replicaSets[i]
-		if rs.Owner != nil {
-			rsOwner[rs.Cluster+"/"+rs.Namespace+"/"+rs.Name] = rs.Owner
+// owning that ReplicaSet. When the ReplicaSet is not among replicaSets, a Deployment among
+// workloads named like the ReplicaSet minus its pod-template-hash suffix is used instead.
+// Build does the same on its own; adapters may call this to show pods outside the model.
+func ResolvePodOwners(pods []Pod, replicaSets []ReplicaSet, workloads []Workload) {
+	rsOwner := replicaSetOwners(replicaSets)
+	deployments := make(map[wkey]bool)
+	for _, w := range workloads {
+		if w.Kind == "Deployment" {
+			deployments[wkey{w.Cluster, w.Ref()}] = true
 		}
 	}
 	for i := range pods {
-		p := &pods[i]
-		if p.Owner == nil || p.Owner.Kind != "ReplicaSet" {
-			continue
-		}
-		if o := rsOwner[p.Cluster+"/"+p.Namespace+"/"+p.Owner.Name]; o != nil {
-			p.Owner = &ObjectRef{Kind: o.Kind, Namespace: p.Namespace, Name: o.Name}
-			continue
-		}
-		if j := strings.LastIndex(p.Owner.Name, "-"); j > 0 {
-			name := p.Owner.Name[:j]
-			if deployments[p.Cluster+"/"+p.Namespace+"/"+name] {
-				p.Owner = &ObjectRef{Kind: "Deployment", Namespace: p.Namespace, Name: name}
-			}
+		if ref, ok := podOwner(&pods[i], rsOwner, deployments); ok {
+			pods[i].Owner = &ObjectRef{Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}
 		}
 	}
+}
+
+func replicaSetOwners(replicaSets []ReplicaSet) map[wkey]ObjectRef {
+	out := make(map[wkey]ObjectRef, len(replicaSets))
+	for _, rs := range replicaSets {
+		if rs.Owner != nil {
+			out[wkey{rs.Cluster, ObjectRef{"ReplicaSet", rs.Namespace, rs.Name}}] =
+				ObjectRef{Kind: rs.Owner.Kind, Namespace: rs.Namespace, Name: rs.Owner.Name}
+		}
+	}
+	return out
+}
+
+// podOwner is the workload a pod belongs to, in the pod's namespace, with ReplicaSets resolved
+// to their Deployment.
+func podOwner(p *Pod, rsOwner map[wkey]ObjectRef, deployments map[wkey]bool) (ObjectRef, bool) {
+	if p.Owner == nil {
+		return ObjectRef{}, false
+	}
+	ref := ObjectRef{Kind: p.Owner.Kind, Namespace: p.Namespace, Name: p.Owner.Name}
+	if ref.Kind != "ReplicaSet" {
+		return ref, true
+	}
+	if o, ok := rsOwner[wkey{p.Cluster, ref}]; ok {
+		return o, true
+	}
+	if j := strings.LastIndex(ref.Name, "-"); j > 0 {
+		d := ObjectRef{Kind: "Deployment", Namespace: p.Namespace, Name: ref.Name[:j]}
+		if deployments[wkey{p.Cluster, d}] {
+			return d, true
+		}
+	}
+	return ref, true
 }

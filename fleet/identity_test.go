@@ -121,12 +121,12 @@ func TestResolvePodOwners(t *testing.T) {
 		{Cluster: "c", Namespace: "n", Name: "bare"},
 	}
 	rss := []ReplicaSet{{Cluster: "c", Namespace: "n", Name: "web-5f7c", Owner: &ObjectRef{Kind: "Deployment", Name: "web"}}}
-	ResolvePodOwners(pods, rss, map[string]bool{"c/n/api": true})
+	ResolvePodOwners(pods, rss, []Workload{{Cluster: "c", Kind: "Deployment", Namespace: "n", Name: "api"}})
 	want := []*ObjectRef{
 		{Kind: "Deployment", Namespace: "n", Name: "web"},
-		{Kind: "Deployment", Namespace: "n", Name: "api"}, // ReplicaSet unknown: hash suffix stripped
-		{Kind: "ReplicaSet", Name: "lonely-1"},            // no such Deployment: left alone
-		{Kind: "StatefulSet", Name: "db"},
+		{Kind: "Deployment", Namespace: "n", Name: "api"},      // ReplicaSet unknown: hash suffix stripped
+		{Kind: "ReplicaSet", Namespace: "n", Name: "lonely-1"}, // no such Deployment: stays the ReplicaSet
+		{Kind: "StatefulSet", Namespace: "n", Name: "db"},
 		nil,
 	}
 	for i, p := range pods {

@@ -47,6 +47,9 @@ func IsLatest(ref string) bool {
 
 // SameImage reports whether two references name the same image (an absent tag counts as latest).
 func SameImage(a, b string) bool {
+	if a == b {
+		return true
+	}
 	ra, ta, da := ParseImage(a)
 	rb, tb, db := ParseImage(b)
 	if ta == "" && da == "" {

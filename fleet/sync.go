@@ -1,7 +1,9 @@
 package fleet
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -66,13 +68,11 @@ func CompareObjects(desired []DesiredObject, live map[ObjectRef]*Workload) []Fie
 		}
 		out = append(out, compareObject(d, w)...)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Object != b.Object {
-			return a.Object.String() < b.Object.String()
-		}
-		return a.Field < b.Field
-	})
+	if len(out) > 1 {
+		slices.SortStableFunc(out, func(a, b FieldDiff) int {
+			return cmp.Or(compareRef(a.Object, b.Object), strings.Compare(a.Field, b.Field))
+		})
+	}
 	return out
 }
 
