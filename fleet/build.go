@@ -783,6 +783,9 @@ func problems(in *Instance, sp spec, destLive, configured bool) []Problem {
 	}
 	for _, im := range in.Images {
 		where := im.Workload.Name + "/" + im.Container
+		if im.Workload.Name == "" {
+			where = "image " + im.LiveImage
+		}
 		if im.Drift {
 			add(SeverityWarning, "image drift on %s: git %s, live %s", where, tagOrImage(im.GitTag, im.GitImage), tagOrImage(im.LiveTag, im.LiveImage))
 		}

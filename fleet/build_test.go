@@ -438,3 +438,23 @@ func TestInstanceSources(t *testing.T) {
 		t.Errorf("declared source = %+v", got[2])
 	}
 }
+
+func TestBuildArgoDestinationNotWatched(t *testing.T) {
+	s := Snapshot{
+		Clusters: live3("prod-eu"),
+		ArgoApps: []ArgoApp{{Cluster: "prod-eu", Name: "web-edge", DestServer: "https://edge.example:6443",
+			SyncStatus: "Synced", HealthStatus: "Healthy", Images: []string{"reg/web:latest"}}},
+	}
+	m := Build(s)
+	a := mustApp(t, m, "web-edge")
+	in := mustInstance(t, a, "https://edge.example:6443")
+	if in.Health.Status != Healthy || in.Sync.Status != Synced {
+		t.Errorf("unwatched destination: %s/%s, want Argo CD's Healthy/Synced", in.Health.Status, in.Sync.Status)
+	}
+	if len(in.Images) != 1 || !in.Images[0].Latest || in.Severity != SeverityWarning {
+		t.Errorf("images from Argo CD's summary: %+v severity %s, want one latest image and a warning", in.Images, in.Severity)
+	}
+	if len(in.Problems) != 1 || in.Problems[0].Text != "image reg/web:latest uses the latest tag" {
+		t.Errorf("problems = %v", in.Problems)
+	}
+}
