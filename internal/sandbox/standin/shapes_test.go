@@ -1,0 +1,282 @@
+package standin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/fleetdeck/fleetdeck/internal/sandbox/monorepo"
+	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
+)
+
+// fakeSource renders every app as one Deployment whose image tag is the
+// revision, so two revisions always render differently.
+type fakeSource struct{ head string }
+
+func (f *fakeSource) Head() (string, error) { return f.head, nil }
+
+func (f *fakeSource) Render(rev string, app scenario.App, cluster string) ([]*unstructured.Unstructured, error) {
+	d := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": app.Name, "labels": map[string]any{"app.kubernetes.io/name": app.Name}},
+		"spec": map[string]any{
+			"replicas": int64(app.Replicas),
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{"app": app.Name}},
+				"spec": map[string]any{"containers": []any{map[string]any{
+					"name": app.Name, "image": app.Image() + ":" + short(rev),
+				}}},
+			},
+		},
+	}}
+	return []*unstructured.Unstructured{d}, nil
+}
+
+func (f *fakeSource) Chart(rev string, app scenario.App) (chartMeta, error) {
+	return chartMeta{Name: app.Name, Version: "0.7.0", AppVersion: "1.0.0"}, nil
+}
+func (f *fakeSource) ReadFile(rev, name string) ([]byte, error) { return []byte("image: {}\n"), nil }
+func (f *fakeSource) Resolve(abbrev string) (string, error)     { return abbrev, nil }
+func (f *fakeSource) Parent(rev string) (string, error)         { return "", nil }
+
+// staticMapper makes a fixed RESTMapper resettable.
+type staticMapper struct{ meta.RESTMapper }
+
+func (staticMapper) Reset() {}
+
+var fakeKinds = map[schema.GroupVersionKind]string{
+	{Group: "apps", Version: "v1", Kind: "Deployment"}: "deployments",
+	{Version: "v1", Kind: "Namespace"}:                 "namespaces",
+	{Version: "v1", Kind: "Secret"}:                    "secrets",
+	ApplicationGVK:                                     "applications",
+	KustomizationGVK:                                   "kustomizations",
+	HelmReleaseGVK:                                     "helmreleases",
+	GitRepositoryGVK:                                   "gitrepositories",
+}
+
+// fakeCluster is a cluster backed by client-go's dynamic fake with a
+// field-managed tracker, so server-side apply creates and merges objects.
+func fakeCluster(t *testing.T, name string) (*cluster, *dynamicfake.FakeDynamicClient) {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	rm := meta.NewDefaultRESTMapper(nil)
+	listKinds := map[schema.GroupVersionResource]string{}
+	for gvk, res := range fakeKinds {
+		scheme.AddKnownTypeWithName(gvk, &unstructured.Unstructured{})
+		scheme.AddKnownTypeWithName(gvk.GroupVersion().WithKind(gvk.Kind+"List"), &unstructured.UnstructuredList{})
+		scope := meta.RESTScopeNamespace
+		if gvk.Kind == "Namespace" {
+			scope = meta.RESTScopeRoot
+		}
+		rm.AddSpecific(gvk, gvk.GroupVersion().WithResource(res), gvk.GroupVersion().WithResource(strings.ToLower(gvk.Kind)), scope)
+		listKinds[gvk.GroupVersion().WithResource(res)] = gvk.Kind + "List"
+	}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, listKinds)
+	tracker := clienttesting.NewFieldManagedObjectTracker(scheme, unstructured.UnstructuredJSONScheme, managedfields.NewDeducedTypeConverter())
+	dyn.PrependReactor("*", "*", clienttesting.ObjectReaction(tracker))
+	return &cluster{name: name, server: "https://127.0.0.1:6443/" + name, dyn: dyn, mapper: staticMapper{rm}}, dyn
+}
+
+func TestInstallWritesOperatorObjects(t *testing.T) {
+	ctx := context.Background()
+	clusters := map[string]*cluster{}
+	fakes := map[string]*dynamicfake.FakeDynamicClient{}
+	for _, name := range scenario.Clusters {
+		clusters[name], fakes[name] = fakeCluster(t, name)
+	}
+	head := strings.Repeat("a", 40)
+	behind := strings.Repeat("b", 40)
+	o := Options{Clusters: scenario.Clusters, RepoURL: "file:///tmp/fleet-gitops.git",
+		Repo: &monorepo.Result{Head: head, BehindRevision: behind}}
+	e := newEngine(o, &fakeSource{head: head}, clusters)
+	e.now = func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) }
+
+	// install without CRDs (the fake has no apiextensions): apply and write.
+	for _, in := range e.insts {
+		if rec := e.sync(ctx, in, e.targetRevision(in, head), false); rec.err != nil {
+			t.Fatalf("sync %s: %v", in.name, rec.err)
+		}
+	}
+	if err := e.refresh(ctx, head, true); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+
+	hub := fakes[scenario.ArgoHub]
+	get := func(f *dynamicfake.FakeDynamicClient, gvk schema.GroupVersionKind, ns, name string) *unstructured.Unstructured {
+		t.Helper()
+		obj, err := f.Resource(gvk.GroupVersion().WithResource(fakeKinds[gvk])).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("get %s %s/%s: %v", gvk.Kind, ns, name, err)
+		}
+		return obj
+	}
+	str := func(obj *unstructured.Unstructured, path ...string) string {
+		t.Helper()
+		v, ok, err := unstructured.NestedFieldNoCopy(obj.Object, path...)
+		if !ok || err != nil {
+			t.Fatalf("%s %s: %s missing", obj.GetKind(), obj.GetName(), strings.Join(path, "."))
+		}
+		s, isStr := v.(string)
+		if !isStr {
+			t.Fatalf("%s %s: %s is %T, want string", obj.GetKind(), obj.GetName(), strings.Join(path, "."), v)
+		}
+		return s
+	}
+
+	// An automated, healthy-looking Argo CD app on a remote cluster.
+	app := get(hub, ApplicationGVK, scenario.ArgoNamespace, scenario.ArgoAppName(scenario.CatalogAPI, scenario.ProdUS))
+	for path, want := range map[string]string{
+		"spec.project":                                  "default",
+		"spec.source.repoURL":                           o.RepoURL,
+		"spec.source.path":                              "k8s/catalog-api/overlays/prod",
+		"spec.source.targetRevision":                    scenario.Branch,
+		"spec.destination.name":                         scenario.ProdUS,
+		"spec.destination.namespace":                    "catalog",
+		"status.sync.status":                            "Synced",
+		"status.sync.revision":                          head,
+		"status.sync.comparedTo.source.path":            "k8s/catalog-api/overlays/prod",
+		"status.operationState.phase":                   "Succeeded",
+		"status.operationState.message":                 "successfully synced (all tasks run)",
+		"status.operationState.syncResult.revision":     head,
+		"status.operationState.operation.sync.revision": head,
+		"status.sourceType":                             "Kustomize",
+		"status.reconciledAt":                           "2026-11-25T10:00:00Z",
+	} {
+		if got := str(app, strings.Split(path, ".")...); got != want {
+			t.Errorf("Application %s: %s = %q, want %q", app.GetName(), path, got, want)
+		}
+	}
+	// The fake has no controllers: Deployments never get a status, so
+	// health is Progressing.
+	if got := str(app, "status", "health", "status"); got != string(Progressing) {
+		t.Errorf("health.status = %q, want Progressing", got)
+	}
+	if auto, _, _ := unstructured.NestedMap(app.Object, "spec", "syncPolicy", "automated"); auto["prune"] != true {
+		t.Errorf("syncPolicy.automated = %v, want prune true", auto)
+	}
+	images, ok, _ := unstructured.NestedStringSlice(app.Object, "status", "summary", "images")
+	if !ok || len(images) != 1 || images[0] != scenario.Registry+"/catalog-api:"+short(head) {
+		t.Errorf("summary.images = %v (present %v)", images, ok)
+	}
+	history, _, _ := unstructured.NestedSlice(app.Object, "status", "history")
+	if len(history) != 1 || history[0].(map[string]any)["revision"] != head {
+		t.Errorf("history = %v, want one entry at HEAD", history)
+	}
+	resources, _, _ := unstructured.NestedSlice(app.Object, "status", "resources")
+	if len(resources) != 1 {
+		t.Fatalf("resources = %v, want the Deployment", resources)
+	}
+	res := resources[0].(map[string]any)
+	if res["kind"] != "Deployment" || res["status"] != "Synced" || res["group"] != "apps" || res["version"] != "v1" {
+		t.Errorf("resources[0] = %v", res)
+	}
+	if _, ok := res["health"]; ok {
+		t.Errorf("resources[0] carries health; Argo CD >= 3 omits it")
+	}
+
+	// The hub's own instance targets the in-cluster server.
+	hubApp := get(hub, ApplicationGVK, scenario.ArgoNamespace, scenario.ArgoAppName(scenario.AuthService, scenario.ProdEU))
+	if got := str(hubApp, "spec", "destination", "server"); got != inClusterServer {
+		t.Errorf("hub destination.server = %q", got)
+	}
+	if vf, _, _ := unstructured.NestedStringSlice(hubApp.Object, "spec", "source", "helm", "valueFiles"); len(vf) != 1 || vf[0] != "values-prod.yaml" {
+		t.Errorf("helm.valueFiles = %v", vf)
+	}
+
+	// The Behind instance: manual sync, live at the old revision, OutOfSync.
+	beh := get(hub, ApplicationGVK, scenario.ArgoNamespace, scenario.ArgoAppName(scenario.CheckoutWeb, scenario.ProdEU))
+	if _, ok := beh.Object["spec"].(map[string]any)["syncPolicy"]; ok {
+		t.Errorf("behind app has a syncPolicy; want manual sync")
+	}
+	if got := str(beh, "status", "sync", "status"); got != "OutOfSync" {
+		t.Errorf("behind app sync = %q, want OutOfSync", got)
+	}
+	if got := str(beh, "status", "operationState", "syncResult", "revision"); got != behind {
+		t.Errorf("behind app synced revision = %q, want %q", got, behind)
+	}
+
+	// Applied objects carry Argo's tracking.
+	dep := get(fakes[scenario.ProdUS], schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, "catalog", "catalog-api")
+	if got, want := dep.GetAnnotations()["argocd.argoproj.io/tracking-id"], "catalog-api-prod-us:apps/Deployment:catalog/catalog-api"; got != want {
+		t.Errorf("tracking-id = %q, want %q", got, want)
+	}
+	if got := dep.GetLabels()["app.kubernetes.io/instance"]; got != "catalog-api-prod-us" {
+		t.Errorf("instance label = %q", got)
+	}
+
+	// Flux on staging.
+	st := fakes[scenario.Staging]
+	repo := get(st, GitRepositoryGVK, scenario.FluxNamespace, scenario.RepoName)
+	if got := str(repo, "status", "artifact", "revision"); got != "main@sha1:"+head {
+		t.Errorf("artifact.revision = %q", got)
+	}
+	ks := get(st, KustomizationGVK, scenario.FluxNamespace, scenario.CatalogAPI)
+	if got := str(ks, "spec", "path"); got != "./k8s/catalog-api/overlays/staging" {
+		t.Errorf("kustomization path = %q", got)
+	}
+	if got := str(ks, "status", "lastAttemptedRevision"); got != "main@sha1:"+head {
+		t.Errorf("lastAttemptedRevision = %q", got)
+	}
+	entries, _, _ := unstructured.NestedSlice(ks.Object, "status", "inventory", "entries")
+	if len(entries) != 1 || entries[0].(map[string]any)["id"] != "catalog_catalog-api_apps_Deployment" {
+		t.Errorf("inventory = %v", entries)
+	}
+	hr := get(st, HelmReleaseGVK, scenario.FluxNamespace, scenario.SearchIndexer)
+	if got := str(hr, "spec", "chart", "spec", "chart"); got != "./k8s/search-indexer" {
+		t.Errorf("chart = %q", got)
+	}
+	if got := str(hr, "status", "lastAttemptedRevision"); got != "0.7.0+"+short(head) {
+		t.Errorf("helmrelease lastAttemptedRevision = %q", got)
+	}
+	hrHist, _, _ := unstructured.NestedSlice(hr.Object, "status", "history")
+	if len(hrHist) == 0 || hrHist[0].(map[string]any)["chartVersion"] != "0.7.0+"+short(head) {
+		t.Errorf("helmrelease history = %v", hrHist)
+	}
+	if got := condStatus(hr, "Ready"); got != "Unknown" {
+		t.Errorf("helmrelease Ready = %q, want Unknown while progressing", got)
+	}
+	hrDep := get(st, schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, "search", "search-indexer")
+	if hrDep.GetLabels()["helm.toolkit.fluxcd.io/name"] != scenario.SearchIndexer {
+		t.Errorf("helm-managed Deployment labels = %v", hrDep.GetLabels())
+	}
+
+	// Declared-only apps are applied and have no operator object.
+	led := get(st, schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, "ledger", "ledger")
+	if led.GetLabels()["app.kubernetes.io/managed-by"] != managerSandbox {
+		t.Errorf("ledger labels = %v", led.GetLabels())
+	}
+	if _, err := hub.Resource(ApplicationGVK.GroupVersion().WithResource("applications")).Namespace(scenario.ArgoNamespace).
+		Get(ctx, scenario.ArgoAppName(scenario.Ledger, scenario.ProdEU), metav1.GetOptions{}); err == nil {
+		t.Errorf("ledger has an Application")
+	}
+
+	// A hand patch turns the app OutOfSync on the next refresh.
+	for _, in := range e.insts {
+		if in.app.Name == scenario.PaymentsAPI && in.cluster == scenario.ProdUS {
+			if err := e.handPatch(ctx, in); err != nil {
+				t.Fatalf("hand patch: %v", err)
+			}
+		}
+	}
+	if err := e.refresh(ctx, head, false); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	pa := get(hub, ApplicationGVK, scenario.ArgoNamespace, scenario.ArgoAppName(scenario.PaymentsAPI, scenario.ProdUS))
+	if got := str(pa, "status", "sync", "status"); got != "OutOfSync" {
+		t.Errorf("hand-patched app sync = %q, want OutOfSync", got)
+	}
+	if images, _, _ := unstructured.NestedStringSlice(pa.Object, "status", "summary", "images"); fmt.Sprint(images) != fmt.Sprint([]string{scenario.Registry + "/payments-api:" + scenario.HandPatchTag}) {
+		t.Errorf("hand-patched images = %v", images)
+	}
+}
