@@ -2,10 +2,8 @@
 
 package standin
 
-import "errors"
-
 // newEngineFromOptions needs gitstate/render and gitstate/treefs to read the
 // monorepo; until they build, Install and Run report it.
 func newEngineFromOptions(o Options) (*engine, error) {
-	return nil, errors.New("standin: the git-backed source needs gitstate/render and gitstate/treefs")
+	return nil, errNoRender
 }
