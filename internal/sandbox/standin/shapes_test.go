@@ -22,7 +22,10 @@ import (
 
 // fakeSource renders every app as one Deployment whose image tag is the
 // revision, so two revisions always render differently.
-type fakeSource struct{ head string }
+type fakeSource struct {
+	head  string
+	known []string
+}
 
 func (f *fakeSource) Head() (string, error) { return f.head, nil }
 
@@ -47,8 +50,15 @@ func (f *fakeSource) Chart(rev string, app scenario.App) (chartMeta, error) {
 	return chartMeta{Name: app.Name, Version: "0.7.0", AppVersion: "1.0.0"}, nil
 }
 func (f *fakeSource) ReadFile(rev, name string) ([]byte, error) { return []byte("image: {}\n"), nil }
-func (f *fakeSource) Resolve(abbrev string) (string, error)     { return abbrev, nil }
-func (f *fakeSource) Parent(rev string) (string, error)         { return "", nil }
+func (f *fakeSource) Resolve(abbrev string) (string, error) {
+	for _, full := range f.known {
+		if strings.HasPrefix(full, abbrev) {
+			return full, nil
+		}
+	}
+	return "", fmt.Errorf("unknown revision %s", abbrev)
+}
+func (f *fakeSource) Parent(rev string) (string, error) { return "", nil }
 
 // staticMapper makes a fixed RESTMapper resettable.
 type staticMapper struct{ meta.RESTMapper }
@@ -99,7 +109,7 @@ func TestInstallWritesOperatorObjects(t *testing.T) {
 	behind := strings.Repeat("b", 40)
 	o := Options{Clusters: scenario.Clusters, RepoURL: "file:///tmp/fleet-gitops.git",
 		Repo: &monorepo.Result{Head: head, BehindRevision: behind}}
-	e := newEngine(o, &fakeSource{head: head}, clusters)
+	e := newEngine(o, &fakeSource{head: head, known: []string{head, behind}}, clusters)
 	e.now = func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) }
 
 	// install without CRDs (the fake has no apiextensions): apply and write.
@@ -278,5 +288,87 @@ func TestInstallWritesOperatorObjects(t *testing.T) {
 	}
 	if images, _, _ := unstructured.NestedStringSlice(pa.Object, "status", "summary", "images"); fmt.Sprint(images) != fmt.Sprint([]string{scenario.Registry + "/payments-api:" + scenario.HandPatchTag}) {
 		t.Errorf("hand-patched images = %v", images)
+	}
+}
+
+func TestRunFollowsHead(t *testing.T) {
+	ctx := context.Background()
+	clusters := map[string]*cluster{}
+	for _, name := range scenario.Clusters {
+		clusters[name], _ = fakeCluster(t, name)
+	}
+	head, behind, next := strings.Repeat("a", 40), strings.Repeat("b", 40), strings.Repeat("c", 40)
+	src := &fakeSource{head: head, known: []string{head, behind, next}}
+	o := Options{Clusters: scenario.Clusters, RepoURL: "file:///tmp/r.git", Repo: &monorepo.Result{Head: head, BehindRevision: behind}}
+	e := newEngine(o, src, clusters)
+	for _, in := range e.insts {
+		if rec := e.sync(ctx, in, e.targetRevision(in, head), false); rec.err != nil {
+			t.Fatal(rec.err)
+		}
+	}
+	if err := e.refresh(ctx, head, true); err != nil {
+		t.Fatal(err)
+	}
+
+	// A second engine (Run in another process) recovers applied revisions
+	// from the operator objects.
+	r := newEngine(o, src, clusters)
+	if err := r.loadApplied(ctx); err != nil {
+		t.Fatalf("loadApplied: %v", err)
+	}
+	for _, in := range r.insts {
+		want := head
+		switch {
+		case in.op == scenario.None:
+			want = ""
+		case in.manual:
+			want = behind
+		}
+		if in.appliedRev != want {
+			t.Errorf("%s (%s) on %s: recovered revision %q, want %q", in.name, in.op, in.cluster, short(in.appliedRev), short(want))
+		}
+	}
+
+	// HEAD moves: automated Argo CD and Flux instances follow, the manual
+	// one and declared-only apps do not.
+	src.head = next
+	r.autoSync(ctx, next)
+	if err := r.refresh(ctx, next, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range r.insts {
+		want := next
+		switch {
+		case in.op == scenario.None:
+			want = ""
+		case in.manual:
+			want = behind
+		}
+		if in.appliedRev != want {
+			t.Errorf("%s (%s) on %s: after new HEAD at %q, want %q", in.name, in.op, in.cluster, short(in.appliedRev), short(want))
+		}
+	}
+	hub := clusters[scenario.ArgoHub]
+	a, err := hub.get(ctx, ApplicationGVK, scenario.ArgoNamespace, scenario.ArgoAppName(scenario.AuthService, scenario.Staging))
+	if err != nil || a == nil {
+		t.Fatalf("get application: %v", err)
+	}
+	hist, _, _ := unstructured.NestedSlice(a.Object, "status", "history")
+	if len(hist) != 2 || hist[1].(map[string]any)["revision"] != next {
+		t.Errorf("history = %v, want two entries ending at the new HEAD", hist)
+	}
+	if by, _, _ := unstructured.NestedBool(a.Object, "status", "operationState", "operation", "initiatedBy", "automated"); !by {
+		t.Errorf("operationState.operation.initiatedBy.automated = false after an automated sync")
+	}
+	hr, err := clusters[scenario.Staging].get(ctx, HelmReleaseGVK, scenario.FluxNamespace, scenario.SearchIndexer)
+	if err != nil || hr == nil {
+		t.Fatalf("get helmrelease: %v", err)
+	}
+	hrHist, _, _ := unstructured.NestedSlice(hr.Object, "status", "history")
+	if len(hrHist) < 2 || hrHist[0].(map[string]any)["chartVersion"] != "0.7.0+"+short(next) {
+		t.Errorf("helmrelease history = %v, want the new release first", hrHist)
+	}
+	if got, _, _ := unstructured.NestedString(hr.Object, "status", "lastAttemptedReleaseAction"); got != "upgrade" {
+		t.Errorf("lastAttemptedReleaseAction = %q, want upgrade", got)
 	}
 }
