@@ -40,10 +40,10 @@ func TestRESTConfig(t *testing.T) {
 func TestRedact(t *testing.T) {
 	base := errors.New("base")
 	for in, want := range map[string]string{
-		`Get "https://bob:pw@h/api": x`:          `Get "https://***@h/api": x`,
-		"Authorization: Bearer abc.def.ghi":       "Authorization: Bearer ***",
-		`token: "abc123" rejected`:                `token: "***" rejected`,
-		"password=hunter2, user=bob":              "password=***, user=bob",
+		`Get "https://bob:pw@h/api": x`:            `Get "https://***@h/api": x`,
+		"Authorization: Bearer abc.def.ghi":        "Authorization: Bearer ***",
+		`token: "abc123" rejected`:                 `token: "***" rejected`,
+		"password=hunter2, user=bob":               "password=***, user=bob",
 		"dial tcp 127.0.0.1:1: connection refused": "dial tcp 127.0.0.1:1: connection refused",
 	} {
 		if got := RedactString(in); got != want {
