@@ -124,10 +124,11 @@ func sizingOf(app scenario.App, env string) sizing {
 
 // repl fills the upper-case placeholders of a file template.
 func repl(app scenario.App, p profile, text string) string {
+	// Longer placeholders first: the replacer tries them in argument order.
 	return strings.NewReplacer(
+		"APPNAMESPACE", app.Namespace,
 		"APPNAME", app.Name,
 		"APPIMAGE", app.Image(),
-		"APPNAMESPACE", app.Namespace,
 		"APPPORT", fmt.Sprint(p.port),
 		"APPDESCRIPTION", p.description,
 	).Replace(text)
