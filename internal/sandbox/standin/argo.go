@@ -100,13 +100,13 @@ func argoApplication(in *instance, repoURL string) *unstructured.Unstructured {
 
 // argoStatusInput is everything an Application status is computed from.
 type argoStatusInput struct {
-	in       *instance
-	repoURL  string
-	head     string
-	cmp      *comparison
-	lastSync *syncRecord    // a sync not yet reported, or nil
-	prev     map[string]any // the status written before, or nil
-	now      time.Time
+	in      *instance
+	repoURL string
+	head    string
+	cmp     *comparison
+	syncs   []*syncRecord  // syncs not yet reported, oldest first
+	prev    map[string]any // the status written before, or nil
+	now     time.Time
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -187,7 +187,7 @@ func argoStatus(a argoStatusInput) map[string]any {
 		st["operationState"] = op
 	}
 	history, _ := a.prev["history"].([]any)
-	if s := a.lastSync; s != nil {
+	for _, s := range a.syncs {
 		initiatedBy := map[string]any{"username": "admin"}
 		if s.automated {
 			initiatedBy = map[string]any{"automated": true}

@@ -82,6 +82,9 @@
 // (kubectl patch --type=json) of the main container's image to
 // <image>:scenario.HandPatchTag with field manager "kubectl-patch". The other problems come from git (the
 // monorepo's commits) and from the control plane's crash and pull-failure
-// image lists; the stand-in only reports them. The scenario.Behind instance
+// image lists; the stand-in only reports them, except that on a first
+// install the scenario.BadBump instance is rolled out at the commit before
+// the bad bump and then bumped, so its old ReplicaSet keeps serving and its
+// history shows both revisions, as in a fleet where CI pushed the bump. The scenario.Behind instance
 // is applied at monorepo Result.BehindRevision and never synced.
 package standin

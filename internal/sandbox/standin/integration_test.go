@@ -173,6 +173,9 @@ func TestFleet(t *testing.T) {
 		t.Errorf("behind app synced revision = %s, want %s", got, repo.BehindRevision)
 	}
 	waitFor("bad bump Degraded", 3*time.Minute, argoIs(scenario.AuthService, scenario.Staging, "Synced", "Degraded"))
+	if hist, _, _ := unstructured.NestedSlice(app(scenario.AuthService, scenario.Staging).Object, "status", "history"); len(hist) < 2 {
+		t.Errorf("bad-bump app history = %v, want the rollout before the bump and the bump", hist)
+	}
 	waitFor("pull failure Degraded", 60*time.Second, argoIs(scenario.NotificationWorker, scenario.ProdUS, "Synced", "Degraded"))
 	waitFor("Flux Kustomization Ready", 60*time.Second, func() (bool, string) {
 		ks := getObj(scenario.Staging, [3]string{"kustomize.toolkit.fluxcd.io", "v1", "kustomizations"}, scenario.FluxNamespace, scenario.CatalogAPI)

@@ -219,10 +219,10 @@ func (e *engine) refreshInstance(ctx context.Context, in *instance, head string,
 	stampKey := ""
 	switch {
 	case in.op == scenario.ArgoCD:
-		st = argoStatus(argoStatusInput{in: in, repoURL: e.o.RepoURL, head: head, cmp: cmp, lastSync: in.lastSync, prev: prevStatus, now: now})
+		st = argoStatus(argoStatusInput{in: in, repoURL: e.o.RepoURL, head: head, cmp: cmp, syncs: in.pending, prev: prevStatus, now: now})
 		stampKey = "reconciledAt"
 	case in.app.Render == scenario.Helm:
-		hi := helmReleaseInput{in: in, cmp: cmp, lastSync: in.lastSync, prev: prevStatus, generation: prev.GetGeneration(), now: now}
+		hi := helmReleaseInput{in: in, cmp: cmp, lastSync: in.lastSync(), prev: prevStatus, generation: prev.GetGeneration(), now: now}
 		if in.appliedRev != "" {
 			if hi.chart, err = e.src.Chart(in.appliedRev, in.app); err != nil {
 				return err
@@ -241,9 +241,9 @@ func (e *engine) refreshInstance(ctx context.Context, in *instance, head string,
 		}
 		st = helmReleaseStatus(hi)
 	default:
-		st = kustomizationStatus(kustomizationInput{in: in, cmp: cmp, lastSync: in.lastSync, prev: prevStatus, generation: prev.GetGeneration(), now: now})
+		st = kustomizationStatus(kustomizationInput{in: in, cmp: cmp, lastSync: in.lastSync(), prev: prevStatus, generation: prev.GetGeneration(), now: now})
 	}
-	if in.lastSync == nil && (stampKey == "" && equalJSON(prevStatus, st) || stampKey != "" && statusUnchanged(prevStatus, st, stampKey, now)) {
+	if len(in.pending) == 0 && (stampKey == "" && equalJSON(prevStatus, st) || stampKey != "" && statusUnchanged(prevStatus, st, stampKey, now)) {
 		return nil
 	}
 	obj := &unstructured.Unstructured{Object: map[string]any{
@@ -255,7 +255,7 @@ func (e *engine) refreshInstance(ctx context.Context, in *instance, head string,
 	if err := opCluster.applyStatus(ctx, statusManager, obj); err != nil {
 		return err
 	}
-	in.lastSync = nil
+	in.pending = nil
 	return nil
 }
 

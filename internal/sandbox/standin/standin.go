@@ -87,8 +87,16 @@ type instance struct {
 	manual  bool   // Argo CD instance without automated sync
 
 	// Owned by the engine's loop goroutine.
-	appliedRev string      // revision whose render is live ("" unknown)
-	lastSync   *syncRecord // sync not yet reported in a status
+	appliedRev string        // revision whose render is live ("" unknown)
+	pending    []*syncRecord // syncs not yet reported in a status, oldest first
+}
+
+// lastSync is the newest sync not yet reported, or nil.
+func (in *instance) lastSync() *syncRecord {
+	if len(in.pending) == 0 {
+		return nil
+	}
+	return in.pending[len(in.pending)-1]
 }
 
 // syncRecord is one sync (apply) the stand-in performed.
@@ -222,6 +230,10 @@ func (e *engine) install(ctx context.Context) error {
 	}
 	var errs []error
 	for _, in := range e.insts {
+		if err := e.rolloutBeforeBadBump(ctx, in, head); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		rec := e.sync(ctx, in, e.targetRevision(in, head), false)
 		if rec.err != nil {
 			errs = append(errs, rec.err)
@@ -275,6 +287,66 @@ func (e *engine) run(ctx context.Context) error {
 		}
 	}
 }
+
+// rolloutBeforeBadBump gives the scenario.BadBump instance the history it
+// has in a real fleet: on a first install it is applied at the commit before
+// the bad bump and, once that rollout is available (or after
+// goodRolloutWait), bumped to HEAD by the caller. The old ReplicaSet keeps
+// serving while the new one crash-loops, and the operator's history shows
+// both revisions.
+func (e *engine) rolloutBeforeBadBump(ctx context.Context, in *instance, head string) error {
+	p, ok := scenario.ProblemOn(in.app.Name, in.cluster)
+	if !ok || p.Kind != scenario.BadBump || in.op == scenario.None || e.o.Repo.BadBumpCommit == "" {
+		return nil
+	}
+	objs, err := e.desired(in, head)
+	if err != nil {
+		return err
+	}
+	var deploy *unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == "Deployment" {
+			deploy = o
+		}
+	}
+	if deploy == nil {
+		return nil
+	}
+	c := e.clusters[in.cluster]
+	live, err := c.get(ctx, deploy.GroupVersionKind(), deploy.GetNamespace(), deploy.GetName())
+	if err != nil || live != nil {
+		return err // already installed: keep what runs
+	}
+	before, err := e.src.Parent(e.o.Repo.BadBumpCommit)
+	if err != nil || before == "" {
+		return err
+	}
+	if rec := e.sync(ctx, in, before, true); rec.err != nil {
+		return rec.err
+	}
+	deadline := time.Now().Add(goodRolloutWait)
+	for time.Now().Before(deadline) {
+		live, err := c.get(ctx, deploy.GroupVersionKind(), deploy.GetNamespace(), deploy.GetName())
+		if err != nil {
+			return err
+		}
+		if live != nil {
+			if h, _ := ResourceHealth(live); h.Status == Healthy {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	e.logf("%s on %s: rollout at %s not available after %s; bumping anyway", in.name, in.cluster, short(before), goodRolloutWait)
+	return nil
+}
+
+// goodRolloutWait bounds how long Install waits for the pre-bump rollout.
+const goodRolloutWait = 20 * time.Second
 
 // autoSync syncs the instances that follow the branch and lag HEAD.
 func (e *engine) autoSync(ctx context.Context, head string) {
@@ -458,7 +530,7 @@ func (e *engine) sync(ctx context.Context, in *instance, rev string, automated b
 	rec := &syncRecord{revision: rev, startedAt: e.now(), automated: automated}
 	defer func() {
 		rec.finishedAt = e.now()
-		in.lastSync = rec
+		in.pending = append(in.pending, rec)
 	}()
 	c := e.clusters[in.cluster]
 	objs, err := e.desired(in, rev)
