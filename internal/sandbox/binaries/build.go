@@ -100,7 +100,8 @@ func goEnv(extra ...string) []string {
 // every 30 s so a multi-minute compile does not look hung.
 func (b *builder) run(ctx context.Context, step, dir string, env []string, args ...string) ([]byte, error) {
 	start := time.Now()
-	b.logf("%s: go %s", step, strings.Join(args, " "))
+	b.logf("%s …", step)
+	fmt.Fprintf(b.log, "=== go %s (in %s)\n", strings.Join(args, " "), dir)
 	cmd := exec.CommandContext(ctx, b.goCmd, args...)
 	cmd.Dir = dir
 	cmd.Env = env
@@ -266,11 +267,11 @@ func buildKubernetes(ctx context.Context, b *builder, out string) error {
 		return err
 	}
 	env := goEnv()
-	if _, err := b.run(ctx, "kubernetes: go mod tidy", work, env, "mod", "tidy"); err != nil {
+	if _, err := b.run(ctx, "kubernetes: resolve modules", work, env, "mod", "tidy"); err != nil {
 		return err
 	}
 	args := append([]string{"build", "-trimpath", "-o", out + string(filepath.Separator)}, kubernetesCmds...)
-	_, err = b.run(ctx, "kubernetes: compile kube-apiserver, kube-controller-manager, kube-scheduler, kubectl", work, env, args...)
+	_, err = b.run(ctx, "kubernetes: compile kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (the long step)", work, env, args...)
 	return err
 }
 
@@ -290,7 +291,7 @@ func buildEtcd(ctx context.Context, b *builder, out string) error {
 		return err
 	}
 	env := goEnv()
-	if _, err := b.run(ctx, "etcd: go mod tidy", work, env, "mod", "tidy"); err != nil {
+	if _, err := b.run(ctx, "etcd: resolve modules", work, env, "mod", "tidy"); err != nil {
 		return err
 	}
 	_, err := b.run(ctx, "etcd: compile", work, env, "build", "-trimpath", "-o", filepath.Join(out, EtcdName), etcdMain)
@@ -300,7 +301,7 @@ func buildEtcd(ctx context.Context, b *builder, out string) error {
 func buildKwok(ctx context.Context, b *builder, out string) error {
 	// kwok's go.mod has no replace directives, so `go install pkg@version`
 	// builds it with exactly its own requirements.
-	_, err := b.run(ctx, "kwok: go install", b.dir, goEnv("GOBIN="+out),
+	_, err := b.run(ctx, "kwok: download and compile", b.dir, goEnv("GOBIN="+out),
 		"install", "-trimpath", "sigs.k8s.io/kwok/cmd/kwok@"+KwokVersion)
 	return err
 }
