@@ -1,6 +1,7 @@
 package standin
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -28,13 +29,15 @@ func clusterSecret(name, server string) *unstructured.Unstructured {
 			"namespace": scenario.ArgoNamespace,
 			"labels":    map[string]any{"argocd.argoproj.io/secret-type": "cluster"},
 		},
-		"stringData": map[string]any{
-			"name":   name,
-			"server": server,
-			"config": `{"tlsClientConfig":{"insecure":false}}`,
+		"data": map[string]any{
+			"name":   b64(name),
+			"server": b64(server),
+			"config": b64(`{"tlsClientConfig":{"insecure":false}}`),
 		},
 	}}
 }
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 // argoSource is the Application's spec.source.
 func argoSource(in *instance, repoURL string) map[string]any {

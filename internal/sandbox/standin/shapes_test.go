@@ -2,6 +2,7 @@ package standin
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
@@ -112,14 +113,13 @@ func TestInstallWritesOperatorObjects(t *testing.T) {
 	e := newEngine(o, &fakeSource{head: head, known: []string{head, behind}}, clusters)
 	e.now = func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) }
 
-	// install without CRDs (the fake has no apiextensions): apply and write.
-	for _, in := range e.insts {
-		if rec := e.sync(ctx, in, e.targetRevision(in, head), false); rec.err != nil {
-			t.Fatalf("sync %s: %v", in.name, rec.err)
-		}
+	// Everything Install does but the CRDs (the fake serves no
+	// apiextensions and no controller establishes them).
+	if err := e.installNamespacesAndSecrets(ctx); err != nil {
+		t.Fatalf("namespaces and secrets: %v", err)
 	}
-	if err := e.refresh(ctx, head, true); err != nil {
-		t.Fatalf("refresh: %v", err)
+	if err := e.installInstances(ctx); err != nil {
+		t.Fatalf("install instances: %v", err)
 	}
 
 	hub := fakes[scenario.ArgoHub]
@@ -271,17 +271,21 @@ func TestInstallWritesOperatorObjects(t *testing.T) {
 		t.Errorf("ledger has an Application")
 	}
 
-	// A hand patch turns the app OutOfSync on the next refresh.
-	for _, in := range e.insts {
-		if in.app.Name == scenario.PaymentsAPI && in.cluster == scenario.ProdUS {
-			if err := e.handPatch(ctx, in); err != nil {
-				t.Fatalf("hand patch: %v", err)
+	// Argo CD cluster Secrets for the non-hub clusters, without credentials.
+	for _, name := range []string{scenario.ProdUS, scenario.Staging} {
+		sec := get(hub, secretGVK, scenario.ArgoNamespace, "cluster-"+name)
+		if sec.GetLabels()["argocd.argoproj.io/secret-type"] != "cluster" {
+			t.Errorf("secret %s labels = %v", sec.GetName(), sec.GetLabels())
+		}
+		data, _, _ := unstructured.NestedStringMap(sec.Object, "data")
+		for key, want := range map[string]string{"name": name, "server": clusters[name].server, "config": `{"tlsClientConfig":{"insecure":false}}`} {
+			if got, _ := base64.StdEncoding.DecodeString(data[key]); string(got) != want {
+				t.Errorf("secret %s: %s = %q, want %q", sec.GetName(), key, got, want)
 			}
 		}
 	}
-	if err := e.refresh(ctx, head, false); err != nil {
-		t.Fatalf("refresh: %v", err)
-	}
+
+	// The hand patch (injected by Install) makes the app OutOfSync.
 	pa := get(hub, ApplicationGVK, scenario.ArgoNamespace, scenario.ArgoAppName(scenario.PaymentsAPI, scenario.ProdUS))
 	if got := str(pa, "status", "sync", "status"); got != "OutOfSync" {
 		t.Errorf("hand-patched app sync = %q, want OutOfSync", got)

@@ -192,6 +192,18 @@ func (e *engine) targetRevision(in *instance, head string) string {
 }
 
 func (e *engine) install(ctx context.Context) error {
+	if err := e.installCRDs(ctx); err != nil {
+		return err
+	}
+	if err := e.installNamespacesAndSecrets(ctx); err != nil {
+		return err
+	}
+	return e.installInstances(ctx)
+}
+
+// installCRDs installs the Argo CD CRD on the hub and the Flux CRDs where
+// Flux manages something.
+func (e *engine) installCRDs(ctx context.Context) error {
 	if e.hasArgo() {
 		hub := e.hub()
 		if hub == nil {
@@ -199,6 +211,25 @@ func (e *engine) install(ctx context.Context) error {
 		}
 		if err := installCRDs(ctx, hub, argoCRDs); err != nil {
 			return err
+		}
+		e.logf("installed the Argo CD Application CRD on %s", scenario.ArgoHub)
+	}
+	for _, name := range e.fluxClusters() {
+		if err := installCRDs(ctx, e.clusters[name], fluxCRDs); err != nil {
+			return err
+		}
+		e.logf("installed Flux CRDs on %s", name)
+	}
+	return nil
+}
+
+// installNamespacesAndSecrets creates the operators' namespaces and the
+// Argo CD cluster Secrets.
+func (e *engine) installNamespacesAndSecrets(ctx context.Context) error {
+	if e.hasArgo() {
+		hub := e.hub()
+		if hub == nil {
+			return fmt.Errorf("standin: Argo CD hub %s is not among Options.Clusters", scenario.ArgoHub)
 		}
 		if err := hub.ensureNamespace(ctx, managerSandbox, scenario.ArgoNamespace); err != nil {
 			return err
@@ -211,19 +242,18 @@ func (e *engine) install(ctx context.Context) error {
 				return err
 			}
 		}
-		e.logf("installed Argo CD CRD and cluster secrets on %s", scenario.ArgoHub)
 	}
 	for _, name := range e.fluxClusters() {
-		c := e.clusters[name]
-		if err := installCRDs(ctx, c, fluxCRDs); err != nil {
+		if err := e.clusters[name].ensureNamespace(ctx, managerSandbox, scenario.FluxNamespace); err != nil {
 			return err
 		}
-		if err := c.ensureNamespace(ctx, managerSandbox, scenario.FluxNamespace); err != nil {
-			return err
-		}
-		e.logf("installed Flux CRDs on %s", name)
 	}
+	return nil
+}
 
+// installInstances applies every instance at its revision, injects the hand
+// patch and writes every operator object with its status.
+func (e *engine) installInstances(ctx context.Context) error {
 	head, err := e.src.Head()
 	if err != nil {
 		return err
