@@ -99,8 +99,11 @@ func (t *tree) writeDir(o *objects, dir string, children map[string]map[string]b
 	if h, ok := t.dirs[dir]; ok {
 		return h, nil
 	}
+	// Visit names in order so objects are stored, and packed, in the same
+	// order on every run.
+	names := slices.Sorted(maps.Keys(children[dir]))
 	var entries []object.TreeEntry
-	for name := range children[dir] {
+	for _, name := range names {
 		p := name
 		if dir != "." {
 			p = dir + "/" + name

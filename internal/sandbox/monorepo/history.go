@@ -3,6 +3,7 @@ package monorepo
 import (
 	"fmt"
 	"math/rand"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -635,7 +636,11 @@ func (g *gen) humanEdit(t *tree, kind string, s *svc, env string) (c change, ok 
 		if !up {
 			why = pick(g.r, []string{"Load is back to normal.", "Saving cost; CPU below 20% for two weeks."})
 		}
-		return change{fmt.Sprintf("scale%s to %d replicas", on, n), why}, true, err
+		unit := "replicas"
+		if n == 1 {
+			unit = "replica"
+		}
+		return change{fmt.Sprintf("scale%s to %d %s", strings.Replace(on, " on ", " ", 1), n, unit), why}, true, err
 	case "log":
 		cur, err := s.getLogLevel(t, env)
 		if err != nil {
@@ -888,7 +893,8 @@ func (g *gen) mergeCommit() error {
 			return fmt.Errorf("merge of %s: %s changed on both sides", s.prof.feature.branch, p)
 		}
 	}
-	for _, p := range sortedStrings(changed) {
+	slices.Sort(changed)
+	for _, p := range changed {
 		g.main.set(p, g.feat.files[p])
 	}
 	who := humans[3]
@@ -903,16 +909,6 @@ func (g *gen) mergeCommit() error {
 	g.res.MergeCommit = h.String()
 	g.feat, g.featBase = nil, nil
 	return nil
-}
-
-func sortedStrings(xs []string) []string {
-	out := append([]string(nil), xs...)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }
 
 // latestCommit points the LatestTag app at `latest` for good.

@@ -91,13 +91,25 @@ func TestGenerationTime(t *testing.T) {
 }
 
 func TestDeterministic(t *testing.T) {
-	_, want := generated(t)
-	again, err := Generate(filepath.Join(t.TempDir(), "r"), Options{Seed: 1, Commits: DefaultCommits, Start: DefaultStart})
+	dir, want := generated(t)
+	againDir := filepath.Join(t.TempDir(), "r")
+	again, err := Generate(againDir, Options{Seed: 1, Commits: DefaultCommits, Start: DefaultStart})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(again, want) {
 		t.Errorf("same seed, different result: head %s vs %s", again.Head, want.Head)
+	}
+	// Even the packfile is byte-identical (its name is its checksum).
+	packs := func(d string) []string {
+		m, _ := filepath.Glob(filepath.Join(d, "objects", "pack", "*.pack"))
+		for i := range m {
+			m[i] = filepath.Base(m[i])
+		}
+		return m
+	}
+	if a, b := packs(dir), packs(againDir); len(a) != 1 || !slices.Equal(a, b) {
+		t.Errorf("packfiles %v and %v, want one identical pack", a, b)
 	}
 	other, err := Generate(filepath.Join(t.TempDir(), "r"), Options{Seed: 2})
 	if err != nil {
@@ -184,6 +196,14 @@ func TestRepositoryShape(t *testing.T) {
 	n, _ := strconv.Atoi(strings.TrimSpace(gitCLI(t, dir, "rev-list", "--count", scenario.Branch)))
 	if n < MinCommits || n != res.Commits {
 		t.Errorf("rev-list --count = %d, Result.Commits = %d, want >= %d and equal", n, res.Commits, MinCommits)
+	}
+	clone := filepath.Join(t.TempDir(), "clone")
+	gitCLI(t, dir, "clone", "--quiet", dir, clone)
+	if got := strings.TrimSpace(gitCLI(t, clone, "rev-parse", "HEAD")); got != res.Head {
+		t.Errorf("clone checks out %s, want %s", got, res.Head)
+	}
+	if out := gitCLI(t, clone, "status", "--porcelain"); out != "" {
+		t.Errorf("fresh clone is dirty: %s", out)
 	}
 	top := lines(gitCLI(t, dir, "ls-tree", "--name-only", "HEAD"))
 	if !slices.Equal(top, []string{"README.md", "ci", "k8s"}) {
