@@ -122,7 +122,8 @@ func TestSemanticChecks(t *testing.T) {
 		{"secret in url", base + "repositories:\n  - name: r\n    url: https://bob:hunter2@h/r.git\n", SeverityError, "https://bob:***@h/r.git contains credentials", "tokenEnv"},
 		{"token as user in url", base + "repositories:\n  - name: r\n    url: https://ghp_abc@h/r.git\n", SeverityError, "https://***@h/r.git contains credentials", "tokenEnv"},
 		{"token env unset", base + repo + "    auth:\n      method: token\n      tokenEnv: GIT_TOKEN\n", SeverityWarning, "GIT_TOKEN is not set", "export GIT_TOKEN"},
-		{"token in tokenEnv", base + repo + "    auth:\n      method: token\n      tokenEnv: ghp-123/abc\n", SeverityError, "tokenEnv is not a variable name", "NAME"},
+		{"token in tokenEnv", base + repo + "    auth:\n      method: token\n      tokenEnv: ghp-123/abc\n", SeverityError, "tokenEnv looks like a token", "NAME"},
+		{"github token in tokenEnv", base + repo + "    auth:\n      method: token\n      tokenEnv: ghp_16C7e42F292c6912E7710c838347Ae178B4a\n", SeverityError, "tokenEnv looks like a token", "revoke"},
 		{"unreadable ssh key", base + "repositories:\n  - name: r\n    url: git@h:r.git\n    auth:\n      method: ssh-key\n      sshKeyFile: id_none\n", SeverityError, "cannot read ssh key id_none", ""},
 		{"short fetch", base + repo + "    fetchInterval: 1s\n", SeverityError, "below the minimum", "5s"},
 		{"unknown discovery cluster", base + "discovery:\n  argocd:\n    - cluster: b\n", SeverityError, `unknown cluster "b"`, "configured: a"},
@@ -298,9 +299,53 @@ func TestLevenshtein(t *testing.T) {
 	for _, tt := range []struct {
 		a, b string
 		d    int
-	}{{"", "abc", 3}, {"kubeconfg", "kubeconfig", 1}, {"same", "same", 0}, {"kitten", "sitting", 3}} {
+	}{{"", "abc", 3}, {"kubeconfg", "kubeconfig", 1}, {"same", "same", 0}, {"kitten", "sitting", 3}, {"prod-ue", "prod-eu", 1}} {
 		if got := levenshtein(tt.a, tt.b); got != tt.d {
 			t.Errorf("levenshtein(%q,%q) = %d, want %d", tt.a, tt.b, got, tt.d)
 		}
+	}
+}
+
+// TestSandboxShape: the file `fleetdeck demo` generates (file:// remote,
+// kubeconfig next to the config, Flux namespaces) is valid.
+func TestSandboxShape(t *testing.T) {
+	remote := t.TempDir()
+	text := `clusters:
+  - name: a
+    kubeconfig: kubeconfig
+    context: a
+    color: "#5f87ff"
+repositories:
+  - name: fleet-gitops
+    url: file://` + remote + `
+    branch: main
+    fetchInterval: 10s
+    auth:
+      method: none
+discovery:
+  argocd:
+    - cluster: a
+      namespaces: [argocd]
+  flux:
+    - cluster: a
+      namespaces: [flux-system]
+applications:
+  - name: ledger
+    repo: fleet-gitops
+    path: k8s/ledger
+    render: yaml
+    namespace: ledger
+    clusters:
+      - name: a
+`
+	cfg, src, err := parseIn(t, text, fakeEnv())
+	if err != nil || len(src.Problems) != 0 {
+		t.Fatalf("Parse: %v %v", err, src.Problems)
+	}
+	if cfg.Repositories[0].FetchInterval != 10*time.Second || !src.Checked || !src.ClusterUsable(0) {
+		t.Errorf("fetchInterval %v checked %v", cfg.Repositories[0].FetchInterval, src.Checked)
+	}
+	if l, c := src.Position("applications", 0, "render"); l != 24 || c != 13 {
+		t.Errorf("Position = %d:%d, want 24:13", l, c)
 	}
 }

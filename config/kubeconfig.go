@@ -43,6 +43,15 @@ func readKubeconfig(abs, shown string) *kubeconfigFile {
 // checkKubeconfig checks that the cluster's kubeconfig can be read and
 // holds its context, and records the effective context.
 func (c *checker) checkKubeconfig(i int, cl Cluster) {
+	before := c.problems.Errors()
+	defer func() {
+		if c.problems.Errors() > before {
+			if c.src.unusable == nil {
+				c.src.unusable = map[int]bool{}
+			}
+			c.src.unusable[i] = true
+		}
+	}()
 	abs, shown := c.kubeconfigPath(cl)
 	kf := c.kubeconfigs[abs]
 	if kf == nil {

@@ -38,7 +38,31 @@ type Source struct {
 	// Problems found while loading, sorted by position. Errors make Load
 	// return a *ValidationError.
 	Problems Problems
+	// Checked says the semantic checks ran and defaults were applied: the
+	// file had no syntax or type errors.
+	Checked bool
+
+	root *yaml.Node
+	// unusable marks clusters (by index) whose kubeconfig or context is
+	// broken: probing them would only repeat the problem.
+	unusable map[int]bool
 }
+
+// Position is the line and column of the value at path in the file (string
+// keys, int list indexes), or of its nearest existing parent; 0, 0 before
+// the file was parsed. Callers use it to report later findings, such as an
+// unreachable cluster, where the user can fix them.
+func (s *Source) Position(path ...any) (line, column int) {
+	if s.root == nil {
+		return 0, 0
+	}
+	n := (&checker{src: s, root: s.root}).near(path...)
+	return n.Line, n.Column
+}
+
+// ClusterUsable says whether cluster i's kubeconfig and context passed the
+// checks, so a client can be built for it.
+func (s *Source) ClusterUsable(i int) bool { return s.Checked && !s.unusable[i] }
 
 // ConfigEnv names the variable holding the config file's path.
 const ConfigEnv = "FLEETDECK_CONFIG"
@@ -132,6 +156,7 @@ func load(src *Source, data []byte, getenv func(string) string) *Config {
 	if len(doc.Content) > 0 {
 		root = resolveAlias(doc.Content[0])
 	}
+	src.root = root
 	w := &schemaWalker{file: src.Path}
 	if root != nil && !isNull(root) {
 		w.walkStruct(root, reflect.TypeOf(Config{}), "")
@@ -160,8 +185,9 @@ func load(src *Source, data []byte, getenv func(string) string) *Config {
 		c.validate(cfg)
 		c.applyDefaults(cfg)
 		src.Problems = append(src.Problems, c.problems...)
+		src.Checked = true
 	}
-	sortProblems(src.Problems)
+	src.Problems.Sort()
 	return cfg
 }
 

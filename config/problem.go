@@ -67,9 +67,9 @@ func (ps Problems) Errors() int {
 // Warnings counts problems of severity warning.
 func (ps Problems) Warnings() int { return len(ps) - ps.Errors() }
 
-// sortProblems orders environment problems first, then by position; the
-// order of equal positions is kept so related problems stay together.
-func sortProblems(ps Problems) {
+// Sort orders environment problems first, then by position; the order of
+// equal positions is kept so related problems stay together.
+func (ps Problems) Sort() {
 	sort.SliceStable(ps, func(i, j int) bool {
 		a, b := ps[i], ps[j]
 		if a.File != b.File {

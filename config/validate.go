@@ -366,9 +366,9 @@ func (c *checker) checkAuth(r Repository, kind urlKind, at func(k ...any) []any)
 		switch {
 		case a.TokenEnv == "":
 			c.errorAt(at("auth", "tokenEnv"), "add auth.tokenEnv: GIT_TOKEN and export the token in that variable", "auth token needs tokenEnv")
-		case !envNameRe.MatchString(a.TokenEnv):
-			c.errorAt(at("auth", "tokenEnv"), "tokenEnv holds the NAME of an environment variable (e.g. GIT_TOKEN), never the token itself",
-				"tokenEnv is not a variable name")
+		case !envNameRe.MatchString(a.TokenEnv) || looksLikeToken(a.TokenEnv):
+			c.errorAt(at("auth", "tokenEnv"), "tokenEnv holds the NAME of an environment variable (e.g. GIT_TOKEN), never the token itself; revoke the token if this file was shared",
+				"tokenEnv looks like a token, not a variable name")
 		case c.getenv(a.TokenEnv) == "":
 			c.warnAt(at("auth", "tokenEnv"), fmt.Sprintf("export %s=<token> before starting fleetdeck", a.TokenEnv), "environment variable %s is not set", a.TokenEnv)
 		}
@@ -378,9 +378,36 @@ func (c *checker) checkAuth(r Repository, kind urlKind, at func(k ...any) []any)
 	if a.SSHKeyFile != "" && a.Method != AuthSSHKey {
 		c.warnAt(at("auth", "sshKeyFile"), "set auth.method: ssh-key to use it", "sshKeyFile is ignored with auth method %q", methodOrNone(a.Method))
 	}
-	if a.TokenEnv != "" && a.Method != AuthToken {
+	if a.TokenEnv != "" && a.Method != AuthToken && !looksLikeToken(a.TokenEnv) {
 		c.warnAt(at("auth", "tokenEnv"), "set auth.method: token to use it", "tokenEnv is ignored with auth method %q", methodOrNone(a.Method))
 	}
+}
+
+// tokenPrefixes start the tokens of common git hosts (GitHub, GitLab).
+var tokenPrefixes = []string{"ghp_", "gho_", "ghs_", "ghu_", "github_pat_", "glpat-"}
+
+// looksLikeToken guesses whether s is a secret rather than a variable
+// name: a known token prefix, or long and mixing lower case with digits
+// (variable names are short and upper case by convention).
+func looksLikeToken(s string) bool {
+	for _, p := range tokenPrefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	if !envNameRe.MatchString(s) {
+		return true
+	}
+	lower, digit := 0, 0
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z':
+			lower++
+		case r >= '0' && r <= '9':
+			digit++
+		}
+	}
+	return len(s) >= 24 && lower > 0 && digit >= 4
 }
 
 func methodOrNone(m AuthMethod) AuthMethod {
@@ -509,7 +536,7 @@ func (c *checker) checkApplications(cfg *Config) {
 				c.checkRepoPath(ac.Path, cat("path"))
 			}
 			c.checkNamespace(ac.Namespace, cat("namespace"))
-			if len(ac.ValuesFiles) > 0 && a.Render != RenderHelm && a.Render != "" {
+			if len(ac.ValuesFiles) > 0 && (a.Render == RenderYAML || a.Render == RenderKustomize) {
 				c.errorAt(cat("valuesFiles"), "remove valuesFiles, or set render: helm", "valuesFiles only apply to render: helm (this application is %s)", a.Render)
 			}
 			for k, vf := range ac.ValuesFiles {
