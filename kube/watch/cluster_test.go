@@ -18,8 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	dynamicfake "k8s.io/client-go/dynamic/fake"
 	fakediscovery "k8s.io/client-go/discovery/fake"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -50,9 +50,9 @@ func pod(ns, name string) *corev1.Pod {
 func argoApp(name string) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-		"metadata":   map[string]any{"name": name, "namespace": "argocd"},
-		"spec":       map[string]any{"destination": map[string]any{"name": "prod-eu"}, "syncPolicy": map[string]any{}},
-		"status":     map[string]any{"sync": map[string]any{"status": "Synced"}},
+		"metadata": map[string]any{"name": name, "namespace": "argocd"},
+		"spec":     map[string]any{"destination": map[string]any{"name": "prod-eu"}, "syncPolicy": map[string]any{}},
+		"status":   map[string]any{"sync": map[string]any{"status": "Synced"}},
 	}}
 }
 

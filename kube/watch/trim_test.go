@@ -24,7 +24,7 @@ func fatMeta(name string) metav1.ObjectMeta {
 		CreationTimestamp: t0,
 		Labels:            map[string]string{"app": name},
 		Annotations: map[string]string{
-			lastApplied: strings.Repeat("x", 4000),
+			lastApplied:                      strings.Repeat("x", 4000),
 			"argocd.argoproj.io/tracking-id": "shop:apps/Deployment:shop/" + name,
 		},
 		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: "Apply",
@@ -243,8 +243,8 @@ func TestTrimUnstructured(t *testing.T) {
 
 	ks := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
-		"metadata":   map[string]any{"name": "catalog", "namespace": "flux-system"},
-		"spec":       map[string]any{"path": "./k8s/catalog", "interval": "1m"},
+		"metadata": map[string]any{"name": "catalog", "namespace": "flux-system"},
+		"spec":     map[string]any{"path": "./k8s/catalog", "interval": "1m"},
 		"status": map[string]any{"lastAppliedRevision": "main@sha1:abc",
 			"inventory": map[string]any{"entries": []any{map[string]any{"id": "catalog_api_apps_Deployment", "v": "v1"}}}},
 	}}
@@ -263,8 +263,8 @@ func TestTrimUnstructured(t *testing.T) {
 	}
 	hr := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
-		"metadata":   map[string]any{"name": "search", "namespace": "flux-system"},
-		"status":     map[string]any{"history": hist},
+		"metadata": map[string]any{"name": "search", "namespace": "flux-system"},
+		"status":   map[string]any{"history": hist},
 	}}
 	h, _, _ := unstructured.NestedSlice(trimHelmRelease(hr).Object, "status", "history")
 	if len(h) != 5 || h[0].(map[string]any)["version"] != int64(10) {
