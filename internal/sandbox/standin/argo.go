@@ -191,7 +191,11 @@ func argoStatus(a argoStatusInput) map[string]any {
 	}
 	history, _ := a.prev["history"].([]any)
 	for _, s := range a.syncs {
-		initiatedBy := map[string]any{"username": "admin"}
+		user := s.user
+		if user == "" {
+			user = "admin"
+		}
+		initiatedBy := map[string]any{"username": user}
 		if s.automated {
 			initiatedBy = map[string]any{"automated": true}
 		}

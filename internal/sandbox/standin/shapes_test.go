@@ -36,6 +36,7 @@ func (f *fakeSource) Render(rev string, app scenario.App, cluster string) ([]*un
 		"metadata": map[string]any{"name": app.Name, "labels": map[string]any{"app.kubernetes.io/name": app.Name}},
 		"spec": map[string]any{
 			"replicas": int64(app.Replicas),
+			"selector": map[string]any{"matchLabels": map[string]any{"app": app.Name}},
 			"template": map[string]any{
 				"metadata": map[string]any{"labels": map[string]any{"app": app.Name}},
 				"spec": map[string]any{"containers": []any{map[string]any{

@@ -63,6 +63,10 @@ func Install(ctx context.Context, o Options) error {
 // returns nil): every Interval it polls the branch, syncs the instances that
 // follow it when HEAD moves, and rewrites statuses from live state.
 //
+// A sync operation set on an Application (.operation.sync, as `argocd app
+// sync` requests it; optional revision, default HEAD) is performed and
+// cleared, so the manual Behind instance can be synced.
+//
 // Which instances sync on a new HEAD: every Flux instance (Flux applies each
 // new revision), and each Argo CD instance with automated sync whose rendered
 // manifests differ between its last synced revision and HEAD — Argo CD with
@@ -105,6 +109,7 @@ type syncRecord struct {
 	startedAt  time.Time
 	finishedAt time.Time
 	automated  bool
+	user       string // who requested a manual sync ("" = admin)
 	results    []resourceResult
 	err        error
 }
@@ -298,6 +303,7 @@ func (e *engine) run(ctx context.Context) error {
 			head = h
 		}
 		if head != "" {
+			e.runOperations(ctx, head)
 			e.autoSync(ctx, head)
 			if err := e.refresh(ctx, head, false); err != nil && ctx.Err() == nil {
 				e.logf("refresh: %v", err)
@@ -378,8 +384,61 @@ func (e *engine) rolloutBeforeBadBump(ctx context.Context, in *instance, head st
 // goodRolloutWait bounds how long Install waits for the pre-bump rollout.
 const goodRolloutWait = 20 * time.Second
 
-// autoSync syncs the instances that follow the branch and lag HEAD.
+// runOperations performs the sync operations requested on Applications the
+// way the argocd CLI and UI request them: by setting .operation.sync (with
+// an optional revision, default HEAD). The operation is cleared once done.
+func (e *engine) runOperations(ctx context.Context, head string) {
+	hub := e.hub()
+	if hub == nil || !e.hasArgo() {
+		return
+	}
+	apps, err := hub.list(ctx, ApplicationGVK, scenario.ArgoNamespace)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.logf("look for sync operations: %v", err)
+		}
+		return
+	}
+	for _, in := range e.insts {
+		a := apps[in.name]
+		if in.op != scenario.ArgoCD || a == nil {
+			continue
+		}
+		op, ok, _ := unstructured.NestedMap(a.Object, "operation", "sync")
+		if !ok {
+			continue
+		}
+		rev := head
+		if r, _ := op["revision"].(string); r != "" && r != scenario.Branch && r != "HEAD" {
+			if full, err := e.src.Resolve(r); err == nil {
+				rev = full
+			} else {
+				e.logf("sync operation on %s: revision %s: %v", in.name, r, err)
+			}
+		}
+		user, _, _ := unstructured.NestedString(a.Object, "operation", "initiatedBy", "username")
+		rec := e.sync(ctx, in, rev, false)
+		rec.user = user
+		if rec.err != nil {
+			e.logf("sync operation on %s: %v", in.name, rec.err)
+		}
+		ri, err := hub.resource(ApplicationGVK, scenario.ArgoNamespace)
+		if err == nil {
+			pctx, cancel := context.WithTimeout(ctx, callTimeout)
+			_, err = ri.Patch(pctx, in.name, types.MergePatchType, []byte(`{"operation":null}`), metav1PatchOptions(managerArgoApp))
+			cancel()
+		}
+		if err != nil {
+			e.logf("clear sync operation on %s: %v", in.name, err)
+		}
+	}
+}
+
+// autoSync syncs the instances that follow the branch and lag HEAD, in
+// parallel (instances are independent; a pushed commit must show up within
+// seconds).
 func (e *engine) autoSync(ctx context.Context, head string) {
+	var wg sync.WaitGroup
 	for _, in := range e.insts {
 		if in.op == scenario.None || in.manual || in.appliedRev == head {
 			continue
@@ -387,10 +446,13 @@ func (e *engine) autoSync(ctx context.Context, head string) {
 		if in.op == scenario.ArgoCD && in.appliedRev != "" && e.sameRender(in, in.appliedRev, head) {
 			continue
 		}
-		if rec := e.sync(ctx, in, head, true); rec.err != nil {
-			e.logf("sync %s on %s: %v", in.name, in.cluster, rec.err)
-		}
+		wg.Go(func() {
+			if rec := e.sync(ctx, in, head, true); rec.err != nil && ctx.Err() == nil {
+				e.logf("sync %s on %s: %v", in.name, in.cluster, rec.err)
+			}
+		})
 	}
+	wg.Wait()
 }
 
 // sameRender reports whether two revisions render the same objects for an
