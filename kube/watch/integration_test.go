@@ -1,0 +1,321 @@
+package watch
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+
+	"github.com/fleetdeck/fleetdeck/internal/sandbox/binaries"
+	"github.com/fleetdeck/fleetdeck/internal/sandbox/controlplane"
+)
+
+// TestRealFleet runs the watcher against two real control planes: it syncs workloads, pods and
+// a GitOps CRD installed while it runs, marks a restricted user's cluster-wide lists
+// forbidden, and when one API server is killed marks that cluster unreachable within 5 s
+// while the other stays synced and keeps receiving changes.
+func TestRealFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real control planes; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	bins, err := binaries.Ensure(ctx, binaries.Options{})
+	if err != nil {
+		t.Skipf("control-plane binaries unavailable: %v", err)
+	}
+	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: filepath.Join(t.TempDir(), "fleet"),
+		Clusters: []string{"a", "b"}, Bins: bins})
+	if err != nil {
+		t.Fatalf("start control planes: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := cp.Stop(30 * time.Second); err != nil {
+			t.Errorf("stop control planes: %v", err)
+		}
+	})
+	t.Logf("control planes ready in %s", cp.ReadyAfter.Round(100*time.Millisecond))
+
+	// The test's own clients share one transport per cluster, closed before the leak check.
+	var transports []http.RoundTripper
+	testClient := func(name string) (*rest.Config, *http.Client) {
+		cfg, err := cp.RESTConfig(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hc, err := rest.HTTPClientFor(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		transports = append(transports, hc.Transport)
+		return cfg, hc
+	}
+	kube := map[string]kubernetes.Interface{}
+	for _, name := range []string{"a", "b"} {
+		cfg, hc := testClient(name)
+		if kube[name], err = kubernetes.NewForConfigAndClient(cfg, hc); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kube[name].AppsV1().Deployments("catalog").Create(ctx, deployment("web", 3), metav1.CreateOptions{}); err != nil {
+			t.Fatalf("cluster %s: create deployment: %v", name, err)
+		}
+	}
+
+	// Goroutines of the control planes (process reapers) are not the watcher's.
+	ignore := goleak.IgnoreCurrent()
+	opts := Options{ProbeInterval: time.Second, ProbeTimeout: time.Second, DiscoveryInterval: time.Second}
+	var clusters []*Cluster
+	for _, name := range []string{"a", "b"} {
+		cfg, err := cp.RESTConfig(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clusters = append(clusters, New(name, cfg, opts))
+	}
+	viewerCfg, err := cp.RESTConfig(controlplane.ViewerContext("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewerWide := New("a-viewer", viewerCfg, opts)
+	nsOpts := opts
+	nsOpts.Namespaces = append(controlplane.ViewerNamespaces(), controlplane.ViewerDeniedNamespace())
+	viewerNS := New("a-viewer-ns", viewerCfg, nsOpts)
+
+	fl := NewFleet(append(clusters, viewerWide, viewerNS)...)
+	runCtx, stopRun := context.WithCancel(ctx)
+	runDone := make(chan struct{})
+	go func() { defer close(runDone); fl.Run(runCtx) }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		stopRun()
+		select {
+		case <-runDone:
+		case <-time.After(15 * time.Second):
+			t.Fatal("Fleet.Run did not return 15s after its context ended")
+		}
+	}
+	defer stop()
+
+	begin := time.Now()
+	if !fl.WaitSynced(ctx, 20*time.Second) {
+		for _, c := range fl.Clusters() {
+			t.Logf("%s: %+v", c.Name(), c.State())
+		}
+		t.Fatal("fleet not complete after 20s")
+	}
+	t.Logf("4 watchers settled in %s", time.Since(begin).Round(time.Millisecond))
+
+	for _, c := range clusters {
+		eventuallyT(t, 60*time.Second, c.Name()+": 3 running pods of web", func() (bool, string) {
+			s := c.Snapshot()
+			running := 0
+			for _, p := range s.Pods {
+				if p.Namespace == "catalog" && strings.HasPrefix(p.Name, "web-") && p.Status.Phase == corev1.PodRunning {
+					running++
+				}
+			}
+			return running == 3 && len(s.Deployments) == 1 && s.State.Phase == Synced,
+				fmt.Sprintf("phase %s, %d deployments, %d running web pods of %d", s.State.Phase, len(s.Deployments), running, len(s.Pods))
+		})
+		s := c.Snapshot()
+		for _, p := range s.Pods {
+			if p.ManagedFields != nil || p.Spec.Volumes != nil {
+				t.Fatalf("%s: pod %s not trimmed", c.Name(), p.Name)
+			}
+		}
+		if !slices.Contains(s.State.Missing, ResApplications) {
+			t.Errorf("%s: Missing = %v, want %s listed before Argo CD's CRD exists", c.Name(), s.State.Missing, ResApplications)
+		}
+	}
+
+	t.Run("restricted user", func(t *testing.T) {
+		st := viewerWide.State()
+		if st.Phase != Forbidden {
+			t.Fatalf("cluster-wide viewer: phase %s, want forbidden: %+v", st.Phase, st)
+		}
+		for _, res := range []string{ResPods, ResDeployments, ResEvents} {
+			if !slices.Contains(st.Forbidden, res) {
+				t.Errorf("cluster-wide viewer: %s not in Forbidden %v", res, st.Forbidden)
+			}
+		}
+		st = viewerNS.State()
+		if st.Phase != Forbidden || !slices.Contains(st.Forbidden, ResPods) {
+			t.Fatalf("namespaced viewer: phase %s forbidden %v, want pods forbidden (namespace %s)",
+				st.Phase, st.Forbidden, controlplane.ViewerDeniedNamespace())
+		}
+		eventuallyT(t, 30*time.Second, "viewer sees the web pods of catalog", func() (bool, string) {
+			n := 0
+			for _, p := range viewerNS.Snapshot().Pods {
+				if p.Namespace == "catalog" {
+					n++
+				}
+			}
+			return n >= 3, fmt.Sprintf("%d catalog pods", n)
+		})
+	})
+
+	t.Run("CRD installed later is discovered", func(t *testing.T) {
+		cfg, hc := testClient("a")
+		ext, err := apiextclient.NewForConfigAndClient(cfg, hc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		installArgoCRD(ctx, t, ext)
+		dyn, err := dynamic.NewForConfigAndClient(cfg, hc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		app := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+			"metadata": map[string]any{"name": "web-a", "namespace": "default"},
+			"spec":     map[string]any{"destination": map[string]any{"name": "a"}, "project": "default"},
+		}}
+		eventuallyT(t, 30*time.Second, "Application created", func() (bool, string) {
+			_, err := dyn.Resource(argoGVR).Namespace("default").Create(ctx, app, metav1.CreateOptions{})
+			return err == nil, fmt.Sprint(err)
+		})
+		eventuallyT(t, 15*time.Second, "Application cached", func() (bool, string) {
+			s := clusters[0].Snapshot()
+			return len(s.Applications) == 1 && !slices.Contains(s.State.Missing, ResApplications),
+				fmt.Sprintf("%d applications, missing %v", len(s.Applications), s.State.Missing)
+		})
+	})
+
+	t.Run("one API server killed", func(t *testing.T) {
+		var pid int
+		for _, p := range cp.Processes {
+			if p.Name == "b-kube-apiserver" {
+				pid = p.PID
+			}
+		}
+		if pid == 0 {
+			t.Fatalf("no b-kube-apiserver among %d processes", len(cp.Processes))
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatalf("kill apiserver of b (pid %d): %v", pid, err)
+		}
+		killed := time.Now()
+		eventuallyT(t, 5*time.Second, "b unreachable", func() (bool, string) {
+			st := clusters[1].State()
+			return st.Phase == Unreachable, string(st.Phase)
+		})
+		t.Logf("b unreachable %s after its API server was killed", time.Since(killed).Round(time.Millisecond))
+		if st := clusters[1].State(); st.Err == "" || len(clusters[1].Snapshot().Pods) == 0 {
+			t.Errorf("b: want an error and the last known pods kept: %+v", st)
+		}
+
+		// a is not affected and keeps following changes.
+		if _, err := kube["a"].AppsV1().Deployments("catalog").Patch(ctx, "web", "application/merge-patch+json",
+			[]byte(`{"spec":{"replicas":5}}`), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventuallyT(t, 60*time.Second, "a sees 5 web pods", func() (bool, string) {
+			s := clusters[0].Snapshot()
+			n := 0
+			for _, p := range s.Pods {
+				if p.Namespace == "catalog" && strings.HasPrefix(p.Name, "web-") && p.DeletionTimestamp == nil {
+					n++
+				}
+			}
+			return n == 5 && s.State.Phase == Synced, fmt.Sprintf("phase %s, %d pods", s.State.Phase, n)
+		})
+
+		// A snapshot of the whole fleet is immediate although b is down.
+		begin := time.Now()
+		snaps := fl.Snapshots()
+		if d := time.Since(begin); d > 100*time.Millisecond {
+			t.Errorf("Snapshots took %s with one cluster down", d)
+		}
+		if snaps[1].State.Phase != Unreachable || snaps[0].State.Phase != Synced {
+			t.Errorf("phases a=%s b=%s", snaps[0].State.Phase, snaps[1].State.Phase)
+		}
+		// Waiting with b down returns at once: b is settled (unreachable).
+		begin = time.Now()
+		fl.WaitSynced(ctx, 5*time.Second)
+		if d := time.Since(begin); d > time.Second {
+			t.Errorf("WaitSynced took %s with one cluster down", d)
+		}
+	})
+
+	begin = time.Now()
+	stop()
+	t.Logf("fleet watch stopped in %s", time.Since(begin).Round(time.Millisecond))
+	for _, tr := range transports {
+		utilnet.CloseIdleConnectionsFor(tr)
+	}
+	goleak.VerifyNone(t, ignore)
+}
+
+func deployment(name string, replicas int32) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(replicas),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.fleetdeck.test/shop/web:1.0.0",
+					Env: []corev1.EnvVar{{Name: "DB_PASSWORD", Value: "hunter2"}}}}},
+			},
+		},
+	}
+}
+
+func installArgoCRD(ctx context.Context, t *testing.T, c apiextclient.Interface) {
+	t.Helper()
+	crd := &apiextv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: "applications.argoproj.io"},
+		Spec: apiextv1.CustomResourceDefinitionSpec{
+			Group: "argoproj.io",
+			Names: apiextv1.CustomResourceDefinitionNames{Plural: "applications", Singular: "application",
+				Kind: "Application", ListKind: "ApplicationList"},
+			Scope: apiextv1.NamespaceScoped,
+			Versions: []apiextv1.CustomResourceDefinitionVersion{{Name: "v1alpha1", Served: true, Storage: true,
+				Schema: &apiextv1.CustomResourceValidation{OpenAPIV3Schema: &apiextv1.JSONSchemaProps{
+					Type: "object", XPreserveUnknownFields: ptr.To(true)}}}},
+		},
+	}
+	if _, err := c.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create Argo CD Application CRD: %v", err)
+	}
+}
+
+// eventuallyT polls cond every 100 ms until it holds or d passes; the failure shows cond's
+// last description.
+func eventuallyT(t *testing.T, d time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		ok, desc := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s (%s)", what, d, desc)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
