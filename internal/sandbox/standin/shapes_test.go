@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
@@ -365,6 +366,32 @@ func TestRunFollowsHead(t *testing.T) {
 	if by, _, _ := unstructured.NestedBool(a.Object, "status", "operationState", "operation", "initiatedBy", "automated"); !by {
 		t.Errorf("operationState.operation.initiatedBy.automated = false after an automated sync")
 	}
+	// A sync requested on the manual app (as `argocd app sync` does) is
+	// performed and cleared.
+	behindApp := scenario.ArgoAppName(scenario.CheckoutWeb, scenario.ProdEU)
+	ri, _ := hub.resource(ApplicationGVK, scenario.ArgoNamespace)
+	if _, err := ri.Patch(ctx, behindApp, types.MergePatchType,
+		[]byte(`{"operation":{"sync":{"revision":"main"},"initiatedBy":{"username":"alice"}}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatalf("request sync: %v", err)
+	}
+	r.runOperations(ctx, next)
+	if err := r.refresh(ctx, next, false); err != nil {
+		t.Fatal(err)
+	}
+	ba, _ := hub.get(ctx, ApplicationGVK, scenario.ArgoNamespace, behindApp)
+	if _, ok := ba.Object["operation"]; ok {
+		t.Errorf("operation not cleared after the sync")
+	}
+	if rev, _, _ := unstructured.NestedString(ba.Object, "status", "operationState", "syncResult", "revision"); rev != next {
+		t.Errorf("requested sync: synced revision %q, want %q", short(rev), short(next))
+	}
+	if user, _, _ := unstructured.NestedString(ba.Object, "status", "operationState", "operation", "initiatedBy", "username"); user != "alice" {
+		t.Errorf("requested sync initiated by %q, want alice", user)
+	}
+	if st, _, _ := unstructured.NestedString(ba.Object, "status", "sync", "status"); st != "Synced" {
+		t.Errorf("manual app after its sync: %s, want Synced", st)
+	}
+
 	hr, err := clusters[scenario.Staging].get(ctx, HelmReleaseGVK, scenario.FluxNamespace, scenario.SearchIndexer)
 	if err != nil || hr == nil {
 		t.Fatalf("get helmrelease: %v", err)
