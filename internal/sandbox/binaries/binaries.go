@@ -97,18 +97,26 @@ func DefaultCacheDir(getenv func(string) string) (string, error) {
 
 // group is a set of programs produced by one build step.
 type group struct {
+	key   string   // names the group's stamp file
 	name  string   // shown in progress lines
 	progs []string // file names it produces
-	build func(ctx context.Context, b *builder, out string) error
+	// recipe changes whenever the way the group is built changes (flags,
+	// packages), so binaries built the old way in the same versioned cache
+	// directory are rebuilt.
+	recipe string
+	build  func(ctx context.Context, b *builder, out string) error
 }
 
 var groups = []group{
-	{name: "kubernetes " + KubernetesVersion,
-		progs: []string{KubeAPIServerName, KubeControllerManagerName, KubeSchedulerName, KubectlName},
-		build: buildKubernetes},
-	{name: "etcd " + EtcdVersion, progs: []string{EtcdName}, build: buildEtcd},
-	{name: "kwok " + KwokVersion, progs: []string{KwokName}, build: buildKwok},
+	{key: "kubernetes", name: "kubernetes " + KubernetesVersion,
+		progs:  []string{KubeAPIServerName, KubeControllerManagerName, KubeSchedulerName, KubectlName},
+		recipe: "2 " + strings.Join(kubernetesLDFlags(), " "), build: buildKubernetes},
+	{key: "etcd", name: "etcd " + EtcdVersion, progs: []string{EtcdName}, recipe: "1", build: buildEtcd},
+	{key: "kwok", name: "kwok " + KwokVersion, progs: []string{KwokName}, recipe: "1", build: buildKwok},
 }
+
+// stampPath records which recipe built a group's programs in bin.
+func stampPath(bin string, g group) string { return filepath.Join(bin, ".recipe-"+g.key) }
 
 // Ensure returns the paths of every program, building the missing ones into
 // the cache first. Concurrent calls (two test binaries, two terminals) are
@@ -152,7 +160,7 @@ func Ensure(ctx context.Context, opts Options) (Paths, error) {
 		}
 	}
 
-	needed := missingGroups(p)
+	needed := missingGroups(p, bin)
 	if len(needed) == 0 {
 		return p, nil
 	}
@@ -165,7 +173,7 @@ func Ensure(ctx context.Context, opts Options) (Paths, error) {
 	}
 	defer unlock()
 	// Another process may have built them while this one waited.
-	needed = missingGroups(p)
+	needed = missingGroups(p, bin)
 	if len(needed) == 0 {
 		return p, nil
 	}
@@ -182,26 +190,37 @@ func Ensure(ctx context.Context, opts Options) (Paths, error) {
 		}
 	}
 	b.logf("sandbox binaries ready (%s)", round(time.Since(start)))
-	if missing := missingGroups(p); len(missing) > 0 {
+	if missing := missingGroups(p, bin); len(missing) > 0 {
 		return Paths{}, fmt.Errorf("binaries: %s still missing in %s after the build", missing[0].progs[0], bin)
 	}
 	return p, nil
 }
 
 // missingGroups lists the build steps whose programs are not all present in
-// the places p points to.
-func missingGroups(p Paths) []group {
+// the places p points to, or were built into bin by another recipe.
+func missingGroups(p Paths, bin string) []group {
 	have := map[string]string{
 		EtcdName: p.Etcd, KubeAPIServerName: p.KubeAPIServer, KubeControllerManagerName: p.KubeControllerManager,
 		KubeSchedulerName: p.KubeScheduler, KwokName: p.Kwok, KubectlName: p.Kubectl,
 	}
 	var out []group
 	for _, g := range groups {
+		fromCache := false
+		complete := true
 		for _, prog := range g.progs {
 			if !isExecutable(have[prog]) {
-				out = append(out, g)
-				break
+				complete = false
 			}
+			if filepath.Dir(have[prog]) == bin {
+				fromCache = true
+			}
+		}
+		if complete && fromCache {
+			stamp, err := os.ReadFile(stampPath(bin, g))
+			complete = err == nil && string(stamp) == g.recipe
+		}
+		if !complete {
+			out = append(out, g)
 		}
 	}
 	return out

@@ -137,6 +137,11 @@ func TestEnsureUsesCompleteCacheAndAssets(t *testing.T) {
 	cache := t.TempDir()
 	all := []string{EtcdName, KubeAPIServerName, KubeControllerManagerName, KubeSchedulerName, KwokName, KubectlName}
 	fakeProgs(t, filepath.Join(cache, "bin"), all...)
+	for _, g := range groups {
+		if err := os.WriteFile(stampPath(filepath.Join(cache, "bin"), g), []byte(g.recipe), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	assets := t.TempDir()
 	fakeProgs(t, assets, KubeAPIServerName, EtcdName)
 	partialAssets := t.TempDir()
@@ -174,6 +179,45 @@ func TestEnsureUsesCompleteCacheAndAssets(t *testing.T) {
 				t.Errorf("no build expected, progress says:\n%s", progress.String())
 			}
 		})
+	}
+}
+
+// Programs built by an older recipe (or without a stamp) are rebuilt; this
+// only checks the decision, not the build.
+func TestMissingGroupsChecksRecipe(t *testing.T) {
+	bin := t.TempDir()
+	all := []string{EtcdName, KubeAPIServerName, KubeControllerManagerName, KubeSchedulerName, KwokName, KubectlName}
+	fakeProgs(t, bin, all...)
+	p := Paths{Etcd: filepath.Join(bin, EtcdName), KubeAPIServer: filepath.Join(bin, KubeAPIServerName),
+		KubeControllerManager: filepath.Join(bin, KubeControllerManagerName), KubeScheduler: filepath.Join(bin, KubeSchedulerName),
+		Kwok: filepath.Join(bin, KwokName), Kubectl: filepath.Join(bin, KubectlName), Dir: bin}
+	names := func(gs []group) string {
+		var out []string
+		for _, g := range gs {
+			out = append(out, g.key)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := names(missingGroups(p, bin)); got != "kubernetes,etcd,kwok" {
+		t.Errorf("without stamps: missing %q", got)
+	}
+	for _, g := range groups {
+		recipe := g.recipe
+		if g.key == "kubernetes" {
+			recipe = "an older recipe"
+		}
+		if err := os.WriteFile(stampPath(bin, g), []byte(recipe), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := names(missingGroups(p, bin)); got != "kubernetes" {
+		t.Errorf("with an old kubernetes stamp: missing %q", got)
+	}
+	if err := os.Remove(filepath.Join(bin, KwokName)); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(missingGroups(p, bin)); got != "kubernetes,kwok" {
+		t.Errorf("without kwok: missing %q", got)
 	}
 }
 

@@ -76,6 +76,9 @@ func (b *builder) buildGroup(ctx context.Context, g group, bin string) error {
 			return fmt.Errorf("binaries: install %s: %w", prog, err)
 		}
 	}
+	if err := os.WriteFile(stampPath(bin, g), []byte(g.recipe), 0o644); err != nil {
+		return fmt.Errorf("binaries: install %s: %w", g.name, err)
+	}
 	b.logf("%s: installed %s (%s)", g.name, strings.Join(g.progs, ", "), round(time.Since(start)))
 	return nil
 }
@@ -245,6 +248,25 @@ func toolsGo(imports []string) string {
 	return sb.String()
 }
 
+// kubernetesLDFlags stamp the version the way Kubernetes' release build
+// does, so `kubectl version` and the apiservers' /version say v1.37.x and
+// not v0.0.0-master.
+func kubernetesLDFlags() []string {
+	major, minor := "1", ""
+	if parts := strings.Split(strings.TrimPrefix(KubernetesVersion, "v"), "."); len(parts) >= 2 {
+		major, minor = parts[0], parts[1]
+	}
+	var flags []string
+	for _, pkg := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
+		flags = append(flags,
+			"-X", pkg+".gitVersion="+KubernetesVersion,
+			"-X", pkg+".gitMajor="+major,
+			"-X", pkg+".gitMinor="+minor,
+			"-X", pkg+".gitTreeState=clean")
+	}
+	return flags
+}
+
 // buildKubernetes builds kube-apiserver, kube-controller-manager,
 // kube-scheduler and kubectl in one go build (they share most packages).
 func buildKubernetes(ctx context.Context, b *builder, out string) error {
@@ -270,7 +292,8 @@ func buildKubernetes(ctx context.Context, b *builder, out string) error {
 	if _, err := b.run(ctx, "kubernetes: resolve modules", work, env, "mod", "tidy"); err != nil {
 		return err
 	}
-	args := append([]string{"build", "-trimpath", "-o", out + string(filepath.Separator)}, kubernetesCmds...)
+	args := append([]string{"build", "-trimpath", "-ldflags=" + strings.Join(kubernetesLDFlags(), " "),
+		"-o", out + string(filepath.Separator)}, kubernetesCmds...)
 	_, err = b.run(ctx, "kubernetes: compile kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (the long step)", work, env, args...)
 	return err
 }

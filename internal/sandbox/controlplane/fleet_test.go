@@ -165,14 +165,14 @@ func describe(pods []corev1.Pod) string {
 	return strings.Join(parts, "; ")
 }
 
-// TestFleet starts a real two-cluster fleet and checks what the rest of
+// TestFleet starts a real three-cluster fleet and checks what the rest of
 // fleetdeck relies on: workloads run on the kwok node, crash loops and
 // pull failures look real, logs follow, RBAC restricts the viewer, and Stop
 // leaves no process and no port behind.
 func TestFleet(t *testing.T) {
 	dir := t.TempDir()
 	begin := time.Now()
-	f := startFleet(t, dir, "c1", "c2")
+	f := startFleet(t, dir, "c1", "c2", "c3")
 	t.Logf("fleet of %d clusters ready in %s (Start says %s)", len(f.Clusters), time.Since(begin).Round(100*time.Millisecond), f.ReadyAfter.Round(100*time.Millisecond))
 	var total int64
 	for _, u := range f.Usage() {
@@ -197,7 +197,7 @@ func TestFleet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(loaded.Clusters) != 2 || loaded.Clusters[1].Name != "c2" || len(loaded.Processes) != 1+4*2 {
+		if len(loaded.Clusters) != 3 || loaded.Clusters[1].Name != "c2" || len(loaded.Processes) != 1+4*3 {
 			t.Errorf("state.json: %d clusters, %d processes", len(loaded.Clusters), len(loaded.Processes))
 		}
 		for _, p := range loaded.Processes {
@@ -345,11 +345,11 @@ func TestFleet(t *testing.T) {
 
 	t.Run("viewer", func(t *testing.T) {
 		viewer := clientset(t, f, ViewerContext("c1"))
-		allowed := func(verb, resource, ns string) bool {
+		allowed := func(verb, group, resource, ns string) bool {
 			t.Helper()
 			r, err := viewer.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 				Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
-					Verb: verb, Resource: resource, Namespace: ns}},
+					Verb: verb, Group: group, Resource: resource, Namespace: ns}},
 			}, metav1.CreateOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -357,19 +357,23 @@ func TestFleet(t *testing.T) {
 			return r.Status.Allowed
 		}
 		tests := []struct {
-			verb, resource, ns string
-			want               bool
+			verb, group, resource, ns string
+			want                      bool
 		}{
-			{"list", "pods", "catalog", true},
-			{"list", "deployments", "auth", true},
-			{"delete", "pods", "catalog", false},
-			{"list", "secrets", "catalog", false},
-			{"get", "pods/log", "catalog", false},
-			{"list", "pods", ViewerDeniedNamespace(), false},
+			{"list", "", "pods", "catalog", true},
+			{"list", "apps", "deployments", "auth", true},
+			{"watch", "apps", "replicasets", "checkout", true},
+			{"list", "", "namespaces", "", true},
+			{"delete", "", "pods", "catalog", false},
+			{"patch", "apps", "deployments", "catalog", false},
+			{"list", "", "secrets", "catalog", false},
+			{"get", "", "pods/log", "catalog", false},
+			{"list", "", "pods", ViewerDeniedNamespace(), false},
+			{"list", "apps", "deployments", ViewerDeniedNamespace(), false},
 		}
 		for _, tt := range tests {
-			if got := allowed(tt.verb, tt.resource, tt.ns); got != tt.want {
-				t.Errorf("viewer %s %s in %s: allowed=%v, want %v", tt.verb, tt.resource, tt.ns, got, tt.want)
+			if got := allowed(tt.verb, tt.group, tt.resource, tt.ns); got != tt.want {
+				t.Errorf("viewer %s %s.%s in %q: allowed=%v, want %v", tt.verb, tt.resource, tt.group, tt.ns, got, tt.want)
 			}
 		}
 		if _, err := viewer.CoreV1().Pods("catalog").List(ctx, metav1.ListOptions{}); err != nil {
@@ -407,9 +411,9 @@ func TestFleet(t *testing.T) {
 	// A dead fleet's record is cleaned up by the next Start.
 	t.Run("restart after stop", func(t *testing.T) {
 		begin := time.Now()
-		f2 := startFleet(t, dir, "c3")
+		f2 := startFleet(t, dir, "c4")
 		t.Logf("restarted one cluster in %s", time.Since(begin).Round(100*time.Millisecond))
-		if _, err := clientset(t, f2, "c3").CoreV1().Nodes().Get(ctx, NodeName("c3"), metav1.GetOptions{}); err != nil {
+		if _, err := clientset(t, f2, "c4").CoreV1().Nodes().Get(ctx, NodeName("c4"), metav1.GetOptions{}); err != nil {
 			t.Error(err)
 		}
 		if _, err := f2.RESTConfig("c1"); err == nil {
@@ -438,7 +442,13 @@ func appendLine(path, line string) error {
 func assertGone(t *testing.T, f *Fleet) {
 	t.Helper()
 	for _, p := range f.Processes {
-		if err := syscall.Kill(p.PID, 0); !errors.Is(err, syscall.ESRCH) {
+		// A stopped child of this test process may be a zombie for the
+		// moment its reaper goroutine needs to collect it; give it that.
+		err := syscall.Kill(p.PID, 0)
+		for deadline := time.Now().Add(3 * time.Second); err == nil && time.Now().Before(deadline); err = syscall.Kill(p.PID, 0) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("%s (pid %d) still exists after Stop: kill(pid, 0) = %v", p.Name, p.PID, err)
 		}
 		if _, err := os.Stat(filepath.Join(f.Dir, "pids", p.Name+".pid")); !errors.Is(err, os.ErrNotExist) {
