@@ -360,7 +360,13 @@ func (c *clusterRun) createNode(ctx context.Context) error {
 				"node-role.kubernetes.io/agent": "", "type": "kwok",
 			},
 		},
-		Status: corev1.NodeStatus{Capacity: nodeCapacity, Allocatable: nodeCapacity},
+		Status: corev1.NodeStatus{Capacity: nodeCapacity, Allocatable: nodeCapacity,
+			// kwok keeps node info that is set; without it nodes report
+			// "kwok-v0.8.0" as their kubelet version.
+			NodeInfo: corev1.NodeSystemInfo{
+				KubeletVersion: binaries.KubernetesVersion, ContainerRuntimeVersion: "kwok://" + binaries.KwokVersion,
+				OSImage: "fleetdeck sandbox (kwok)", OperatingSystem: "linux", Architecture: "amd64",
+			}},
 	}
 	_, err := c.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {

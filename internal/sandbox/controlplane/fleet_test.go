@@ -222,6 +222,9 @@ func TestFleet(t *testing.T) {
 		if got := nodes.Items[0].Status.Allocatable.Pods().Value(); got != 2000 {
 			t.Errorf("node allocatable pods = %d", got)
 		}
+		if got := nodes.Items[0].Status.NodeInfo.KubeletVersion; got != binaries.KubernetesVersion {
+			t.Errorf("node kubelet version = %q", got)
+		}
 	})
 
 	t.Run("deployment runs on the kwok node", func(t *testing.T) {
