@@ -38,6 +38,7 @@ type Options struct {
 	Log io.Writer
 	// StopOnSignal stops every process of the fleet when this process gets
 	// SIGINT, SIGTERM or SIGHUP, then lets the signal take its usual effect.
+	// Signals this process ignored from its start are left ignored.
 	// For foreground use and tests; leave it off to leave the fleet running
 	// after this process exits.
 	StopOnSignal bool
@@ -417,7 +418,14 @@ func since(t time.Time) string { return time.Since(t).Round(100 * time.Milliseco
 // re-delivers the signal so the process ends as it would have.
 func (f *Fleet) stopOnSignal() {
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		// A signal ignored when this process started (a background job's
+		// SIGINT, nohup's SIGHUP) was not meant to end it: leave it ignored
+		// and the fleet running.
+		if !signal.Ignored(sig) {
+			signal.Notify(ch, sig)
+		}
+	}
 	quit := make(chan struct{})
 	var once sync.Once
 	f.unsignal = func() {
