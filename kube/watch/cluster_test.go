@@ -28,7 +28,7 @@ var argoGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alph
 
 // fakeCluster builds clients over fakes holding objs (typed) and apps (Argo CD Applications;
 // when nil, the cluster does not serve argoproj.io at all).
-func fakeCluster(t *testing.T, objs []runtime.Object, apps []runtime.Object) (*fake.Clientset, Clients) {
+func fakeCluster(t testing.TB, objs []runtime.Object, apps []runtime.Object) (*fake.Clientset, Clients) {
 	t.Helper()
 	cs := fake.NewClientset(objs...)
 	disc := cs.Discovery().(*fakediscovery.FakeDiscovery)

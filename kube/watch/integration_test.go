@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,8 +18,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -317,5 +321,130 @@ func eventuallyT(t *testing.T, d time.Duration, what string, cond func() (bool, 
 			t.Fatalf("%s: not within %s (%s)", what, d, desc)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestRealSyncVsKubectl compares the time to a complete cache of a cluster holding 2000 pods
+// with `kubectl get pods -A -o json` against the same API server, and reports the heap the
+// cache holds. It creates 2000 pods, so it runs only with FLEETDECK_PERF=1.
+func TestRealSyncVsKubectl(t *testing.T) {
+	if os.Getenv("FLEETDECK_PERF") == "" {
+		t.Skip("creates 2000 pods on a real control plane; set FLEETDECK_PERF=1 to run")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	bins, err := binaries.Ensure(ctx, binaries.Options{})
+	if err != nil {
+		t.Skipf("control-plane binaries unavailable: %v", err)
+	}
+	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: filepath.Join(t.TempDir(), "fleet"),
+		Clusters: []string{"perf"}, Bins: bins})
+	if err != nil {
+		t.Fatalf("start control plane: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := cp.Stop(30 * time.Second); err != nil {
+			t.Errorf("stop control plane: %v", err)
+		}
+	})
+	cfg, err := cp.RESTConfig("perf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := rest.CopyConfig(cfg)
+	admin.QPS, admin.Burst = 1000, 1000
+	kc := kubernetes.NewForConfigOrDie(admin)
+
+	const pods = 2000
+	namespaces := controlplane.ViewerNamespaces()
+	begin := time.Now()
+	work := make(chan int)
+	errs := make(chan error, 16)
+	for range 16 {
+		go func() {
+			var first error
+			for i := range work { // keep draining after an error so the sender never blocks
+				if first != nil {
+					continue
+				}
+				p := perfPod(i, namespaces[i%len(namespaces)], controlplane.NodeName("perf"))
+				_, first = kc.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{})
+			}
+			errs <- first
+		}()
+	}
+	for i := range pods {
+		work <- i
+	}
+	close(work)
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Fatalf("create pods: %v", err)
+		}
+	}
+	t.Logf("created %d pods in %s", pods, time.Since(begin).Round(time.Millisecond))
+
+	var kubectl []time.Duration
+	for range 3 {
+		begin := time.Now()
+		out, err := exec.CommandContext(ctx, bins.Kubectl, "--kubeconfig", cp.Kubeconfig, "--context", "perf",
+			"get", "pods", "-A", "-o", "json").Output()
+		if err != nil {
+			t.Fatalf("kubectl get pods: %v", err)
+		}
+		kubectl = append(kubectl, time.Since(begin))
+		if len(out) < pods*500 {
+			t.Fatalf("kubectl returned only %d bytes", len(out))
+		}
+	}
+	slices.Sort(kubectl)
+
+	var watchTimes []time.Duration
+	var held uint64
+	for range 3 {
+		before := heapInUse()
+		c := New("perf", cfg, Options{})
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		begin := time.Now()
+		go func() { defer close(done); c.Run(rctx) }()
+		st := c.WaitSettled(ctx)
+		watchTimes = append(watchTimes, time.Since(begin))
+		if !st.Complete() || len(c.Snapshot().Pods) < pods {
+			t.Fatalf("not complete: %d pods, %+v", len(c.Snapshot().Pods), st)
+		}
+		held = heapInUse() - before
+		stop()
+		<-done
+	}
+	slices.Sort(watchTimes)
+	t.Logf("kubectl get pods -A -o json: %v; complete cache of every kind: %v; cache heap %d KiB (%d B/pod)",
+		kubectl, watchTimes, held>>10, held/pods)
+	if limit := kubectl[1] * 12 / 10; watchTimes[1] > limit {
+		t.Errorf("median time to a complete cache %s > 1.2 × median kubectl %s", watchTimes[1], kubectl[1])
+	}
+}
+
+// perfPod is a pod with what real pods carry: a last-applied annotation, labels, env,
+// resources, probes, mounts and tolerations, bound to node so no scheduler is involved.
+func perfPod(i int, ns, node string) *corev1.Pod {
+	name := fmt.Sprintf("web-%05d", i)
+	probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt(8080)}}}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
+			Labels:      map[string]string{"app": "web", "pod-template-hash": "7d9f8c", "app.kubernetes.io/instance": "web-perf"},
+			Annotations: map[string]string{lastApplied: strings.Repeat("x", 2000)}},
+		Spec: corev1.PodSpec{
+			NodeName: node,
+			Containers: []corev1.Container{{Name: "app", Image: "registry.fleetdeck.test/shop/web:1.0.0",
+				Command: []string{"/app", "--port=8080"},
+				Env:     []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "info"}, {Name: "DB_PASSWORD", Value: "hunter2"}},
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+					"cpu": resource.MustParse("10m"), "memory": resource.MustParse("16Mi")}},
+				LivenessProbe: probe, ReadinessProbe: probe,
+				VolumeMounts: []corev1.VolumeMount{{Name: "cache", MountPath: "/cache"}}}},
+			Volumes:     []corev1.Volume{{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+			Tolerations: []corev1.Toleration{{Key: "kwok.x-k8s.io/node", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+		},
 	}
 }

@@ -19,6 +19,8 @@ import (
 type Options struct {
 	// Namespaces restricts every watch to these namespaces (one watch per namespace and
 	// resource), for credentials that may not list cluster-wide. Empty means all namespaces.
+	// GitOps objects are watched in these namespaces too: include Argo CD's and Flux's
+	// namespaces (argocd, flux-system) when they matter.
 	Namespaces []string
 	// Extra are further resources to cache, e.g. the kinds of applications declared in the
 	// config file beyond the built-in workloads. They are trimmed to metadata, spec and status.
