@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -126,9 +127,11 @@ func newClients(cfg *rest.Config, o Options) (Clients, error) {
 	// No Timeout on the shared client: it would cut every watch. Plain requests get their
 	// own deadline below.
 	cfg.Timeout = 0
-	if cfg.Dial == nil {
-		cfg.Dial = (&net.Dialer{Timeout: o.ProbeTimeout + time.Second, KeepAlive: 30 * time.Second}).DialContext
+	conns := &connTracker{dial: cfg.Dial}
+	if conns.dial == nil {
+		conns.dial = (&net.Dialer{Timeout: o.ProbeTimeout + time.Second, KeepAlive: 30 * time.Second}).DialContext
 	}
+	cfg.Dial = conns.DialContext
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return Clients{}, fmt.Errorf("build HTTP client for %s: %w", cfg.Host, err)
@@ -160,6 +163,61 @@ func newClients(cfg *rest.Config, o Options) (Clients, error) {
 			_, err := probeREST.Get().AbsPath("/readyz").DoRaw(ctx)
 			return err
 		},
-		Close: func() { utilnet.CloseIdleConnectionsFor(httpClient.Transport) },
+		Close: func() {
+			utilnet.CloseIdleConnectionsFor(httpClient.Transport)
+			// Streams cancelled a moment ago may still hold their connection; close it anyway
+			// so no connection reader outlives Run.
+			conns.closeAll()
+		},
 	}, nil
+}
+
+// connTracker dials the cluster's connections and remembers them until they close, so the
+// cluster can close every one of them when it stops.
+type connTracker struct {
+	dial  func(ctx context.Context, network, address string) (net.Conn, error)
+	mu    sync.Mutex
+	conns map[*trackedConn]struct{}
+}
+
+func (t *connTracker) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	c, err := t.dial(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, t: t}
+	t.mu.Lock()
+	if t.conns == nil {
+		t.conns = map[*trackedConn]struct{}{}
+	}
+	t.conns[tc] = struct{}{}
+	t.mu.Unlock()
+	return tc, nil
+}
+
+func (t *connTracker) closeAll() {
+	t.mu.Lock()
+	conns := make([]*trackedConn, 0, len(t.conns))
+	for c := range t.conns {
+		conns = append(conns, c)
+	}
+	t.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+type trackedConn struct {
+	net.Conn
+	t    *connTracker
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.t.mu.Lock()
+		delete(c.t.conns, c)
+		c.t.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
