@@ -35,7 +35,8 @@ import (
 // TestRealFleet runs the watcher against two real control planes: it syncs workloads, pods and
 // a GitOps CRD installed while it runs, marks a restricted user's cluster-wide lists
 // forbidden, and when one API server is killed marks that cluster unreachable within 5 s
-// while the other stays synced and keeps receiving changes.
+// while the other stays synced and keeps receiving changes; once the API server runs again
+// the cluster is synced again and follows changes.
 func TestRealFleet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real control planes; skipped with -short")
@@ -207,6 +208,9 @@ func TestRealFleet(t *testing.T) {
 		})
 	})
 
+	var apiserverArgs []string
+	var apiserverDir string
+	logDir := t.TempDir()
 	t.Run("one API server killed", func(t *testing.T) {
 		var pid int
 		for _, p := range cp.Processes {
@@ -217,6 +221,13 @@ func TestRealFleet(t *testing.T) {
 		if pid == 0 {
 			t.Fatalf("no b-kube-apiserver among %d processes", len(cp.Processes))
 		}
+		// Remember how it was started, to start it again below.
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		apiserverArgs = strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+		apiserverDir, _ = os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 			t.Fatalf("kill apiserver of b (pid %d): %v", pid, err)
 		}
@@ -261,6 +272,45 @@ func TestRealFleet(t *testing.T) {
 		if d := time.Since(begin); d > time.Second {
 			t.Errorf("WaitSynced took %s with one cluster down", d)
 		}
+	})
+
+	t.Run("API server back", func(t *testing.T) {
+		if len(apiserverArgs) == 0 {
+			t.Skip("the API server was not killed")
+		}
+		logf, err := os.Create(filepath.Join(logDir, "b-kube-apiserver.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer logf.Close()
+		// The control plane package has no restart: start the same command line again and
+		// stop it (by its PID) before the control planes are stopped.
+		cmd := exec.Command(apiserverArgs[0], apiserverArgs[1:]...)
+		cmd.Dir, cmd.Stdout, cmd.Stderr = apiserverDir, logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("restart apiserver of b: %v", err)
+		}
+		restarted := time.Now()
+		waited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(waited) }()
+		t.Cleanup(func() {
+			// etcd keeps the state: a graceful shutdown buys nothing here.
+			_ = cmd.Process.Kill()
+			<-waited
+		})
+		eventuallyT(t, 60*time.Second, "b synced again", func() (bool, string) {
+			st := clusters[1].State()
+			return st.Phase == Synced, string(st.Phase) + " " + st.Err
+		})
+		t.Logf("b synced again %s after its API server was started again", time.Since(restarted).Round(time.Millisecond))
+		if _, err := kube["b"].AppsV1().Deployments("catalog").Patch(ctx, "web", "application/merge-patch+json",
+			[]byte(`{"metadata":{"labels":{"rev":"2"}}}`), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventuallyT(t, 10*time.Second, "b follows changes again", func() (bool, string) {
+			s := clusters[1].Snapshot()
+			return len(s.Deployments) == 1 && s.Deployments[0].Labels["rev"] == "2", fmt.Sprint(len(s.Deployments))
+		})
 	})
 
 	begin = time.Now()
