@@ -238,7 +238,7 @@ func (l *feedLW) report(ctx context.Context, err error) {
 	if err == nil {
 		l.f.c.mu.Lock()
 		// Listing or watching works again (RBAC granted, CRD installed): clear the marks.
-		changed := l.f.forbidden || l.f.missing
+		changed := l.f.forbidden || l.f.missing || l.f.err != ""
 		if changed {
 			l.f.forbidden, l.f.missing, l.f.err, l.f.retryAt = false, false, "", time.Time{}
 		}
