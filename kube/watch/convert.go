@@ -32,10 +32,10 @@ func (s ClusterSnapshot) AddTo(fs *fleet.Snapshot) {
 	}
 	repos := gitRepositories(s.GitRepositories)
 	for _, u := range s.Kustomizations {
-		fs.FluxObjects = append(fs.FluxObjects, FluxObject(c, fleet.FluxKustomization, u, repos))
+		fs.FluxObjects = append(fs.FluxObjects, fluxObject(c, fleet.FluxKustomization, u, repos))
 	}
 	for _, u := range s.HelmReleases {
-		fs.FluxObjects = append(fs.FluxObjects, FluxObject(c, fleet.FluxHelmRelease, u, repos))
+		fs.FluxObjects = append(fs.FluxObjects, fluxObject(c, fleet.FluxHelmRelease, u, repos))
 	}
 	for _, d := range s.Deployments {
 		fs.Workloads = append(fs.Workloads, deploymentWorkload(c, d))
@@ -471,9 +471,9 @@ func gitRepositories(us []*unstructured.Unstructured) map[repoKey]repoInfo {
 	return out
 }
 
-// FluxObject converts a cached Flux Kustomization or HelmRelease living on cluster; repos are
+// fluxObject converts a cached Flux Kustomization or HelmRelease living on cluster; repos are
 // the cluster's GitRepositories, which give the source's URL and branch.
-func FluxObject(cluster string, kind fleet.FluxKind, u *unstructured.Unstructured, repos map[repoKey]repoInfo) fleet.FluxObject {
+func fluxObject(cluster string, kind fleet.FluxKind, u *unstructured.Unstructured, repos map[repoKey]repoInfo) fleet.FluxObject {
 	o := u.Object
 	f := fleet.FluxObject{
 		Kind: kind, Cluster: cluster, Namespace: u.GetNamespace(), Name: u.GetName(), Labels: u.GetLabels(),
