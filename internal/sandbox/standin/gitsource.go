@@ -20,6 +20,10 @@ import (
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
 )
 
+// newEngineFromOptions connects to every cluster of the kubeconfig and reads
+// the monorepo at o.RemoteDir. (Built with the standin_render tag until
+// gitstate/render and gitstate/treefs are part of the module; then the tag
+// and gitsource_pending.go go away.)
 func newEngineFromOptions(o Options) (*engine, error) {
 	if o.Repo == nil {
 		return nil, errors.New("standin: Options.Repo is nil")
