@@ -1,0 +1,130 @@
+// Package ui is fleetdeck's terminal user interface: one tree of applications across every
+// cluster, worst first, with a details pane, filters and a command line, on Bubble Tea.
+//
+// The engine feeds it through a Source of fleet models; the ui never talks to a cluster or a
+// repository itself and never imports client-go or go-git. Between updates it writes nothing:
+// no spinner, no blinking cursor, no clock, so an idle fleet costs no bytes on a slow SSH link.
+//
+// Subpackages, one job each: tree (rows and their rendering), details (the details pane),
+// theme (styles, symbols and words), sanitize (neutralising cluster- and git-supplied text),
+// fuzzy (the filter's matcher).
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+
+	"github.com/fleetdeck/fleetdeck/fleet"
+	"github.com/fleetdeck/fleetdeck/ui/theme"
+)
+
+// Source is the engine as the ui sees it.
+type Source interface {
+	// Updates delivers a new model whenever something changed; it is closed when the engine
+	// stops. The ui keeps showing the last model, marked "updates stopped".
+	Updates() <-chan fleet.Model
+}
+
+// Options configure the ui; the command line fills them from flags, environment and config.
+type Options struct {
+	// ReadOnly is shown as a badge in the header.
+	ReadOnly bool
+	// Theme is dark (default), light or ansi16 (the terminal's own 16 colours).
+	Theme string
+	// NoColor draws without colour (NO_COLOR, --no-color): symbols and words carry every state.
+	NoColor bool
+	// Version is shown next to the name in the header.
+	Version string
+}
+
+// Themes lists the values Options.Theme accepts.
+var Themes = theme.Names
+
+// Run shows the ui on out, reading keys from in, until the user quits (nil), ctx ends (nil) or
+// the terminal fails (an error). in and out are normally os.Stdin and os.Stdout.
+func Run(ctx context.Context, src Source, opts Options, in io.Reader, out io.Writer) error {
+	return run(ctx, src, opts, in, out, runConfig{})
+}
+
+// runConfig holds what tests vary: a fixed clock and a terminal size when out is not one.
+type runConfig struct {
+	clock         func() time.Time
+	width, height int
+}
+
+func run(ctx context.Context, src Source, opts Options, in io.Reader, out io.Writer, rc runConfig) error {
+	th, err := theme.New(opts.Theme, opts.NoColor)
+	if err != nil {
+		return fmt.Errorf("ui: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	m := newModel(opts, th, rc.clock, ctx.Done())
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}
+	if opts.NoColor {
+		// Ascii keeps bold and reverse video (selection, drift) and drops every colour.
+		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	if rc.width > 0 && rc.height > 0 {
+		popts = append(popts, tea.WithWindowSize(rc.width, rc.height))
+	}
+	p := tea.NewProgram(m, popts...)
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		forward(ctx, src.Updates(), p.Send)
+	}()
+
+	_, err = p.Run()
+	cancel()
+	wg.Wait()
+	if err != nil && errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil && !errors.Is(err, tea.ErrProgramPanic) {
+		return nil // the caller's context ended: a normal way to stop
+	}
+	if err != nil {
+		return fmt.Errorf("ui: %w", err)
+	}
+	return nil
+}
+
+// forward passes models from the engine to the program until ctx ends or the engine stops.
+// When several models are waiting, only the newest is sent: the screen shows the fleet as it
+// is, not every state it went through.
+func forward(ctx context.Context, updates <-chan fleet.Model, send func(tea.Msg)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case fm, ok := <-updates:
+			if !ok {
+				send(sourceClosedMsg{})
+				return
+			}
+		drain:
+			for {
+				select {
+				case newer, ok := <-updates:
+					if !ok {
+						send(modelMsg{fm})
+						send(sourceClosedMsg{})
+						return
+					}
+					fm = newer
+				default:
+					break drain
+				}
+			}
+			send(modelMsg{fm})
+		}
+	}
+}
