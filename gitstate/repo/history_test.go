@@ -11,14 +11,12 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-
-	"github.com/fleetdeck/fleetdeck/config"
 )
 
 // openRemote clones remote (a local path) into a fresh cache directory.
 func openRemote(t testing.TB, remote string) *Repo {
 	t.Helper()
-	r, err := Open(context.Background(), config.Repository{Name: "test", URL: remote, Branch: "main"}, t.TempDir(), nil)
+	r, err := Open(context.Background(), repoCfg(remote), t.TempDir(), nil)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", remote, err)
 	}
@@ -108,7 +106,7 @@ func TestPathCommitsMatchGitLogOnGeneratedHistories(t *testing.T) {
 
 			// With a commit-graph written by git, read through it.
 			gitCLI(t, r.Dir(), gitEnv(t.TempDir()), "commit-graph", "write", "--reachable")
-			r2, err := Open(context.Background(), config.Repository{Name: "test", URL: remote, Branch: "main"}, filepath.Dir(r.Dir()), nil)
+			r2, err := Open(context.Background(), repoCfg(remote), filepath.Dir(r.Dir()), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -335,7 +333,7 @@ func TestFirstParents(t *testing.T) {
 		t.Errorf("FirstParents(limit 2) = %d commits", len(got))
 	}
 	if _, err := r.PathCommits(plumbing.NewHash(strings.Repeat("ab", 20)), []string{"a"}, 5); err == nil ||
-		!strings.Contains(err.Error(), "repository test") {
+		!strings.Contains(err.Error(), "repository fleet-gitops") {
 		t.Errorf("PathCommits from an unknown commit: err = %v, want an error naming the repository", err)
 	}
 	if r.corrupt != nil {

@@ -213,7 +213,7 @@ func (r *Repo) openStorage() error {
 	if err != nil {
 		return err
 	}
-	head, err := checkHead(repo, r.branch)
+	head, err := checkClone(repo, r.url, r.branch)
 	if err != nil {
 		_ = st.Close()
 		return err
@@ -254,11 +254,29 @@ func trackingRef(branch string) plumbing.ReferenceName {
 	return plumbing.NewRemoteReferenceName(remoteName, branch)
 }
 
-// checkHead resolves the tracked branch and reads its commit and root tree.
-// A missing ref is not corruption when the branch was never fetched; the
-// caller treats every error the same way (clone again), which is also right
-// for a branch changed in the config.
-func checkHead(repo *git.Repository, branch string) (plumbing.Hash, error) {
+// checkClone checks what every later read relies on: the remote is
+// configured with the URL, HEAD resolves, and the tracked branch's commit and
+// root tree can be read. A missing ref is not corruption when the branch was
+// never fetched (a branch changed in the config), but cloning again is right
+// then too.
+func checkClone(repo *git.Repository, url, branch string) (plumbing.Hash, error) {
+	rem, err := repo.Remote(remoteName)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("remote %s: %w", remoteName, err)
+	}
+	if urls := rem.Config().URLs; len(urls) == 0 || urls[0] != url {
+		return plumbing.ZeroHash, fmt.Errorf("remote %s has URL %v, want the configured one", remoteName, urls)
+	}
+	// go-git reads a HEAD file holding garbage as a reference to the zero
+	// hash rather than failing, so the resolved hash is checked too: git
+	// itself refuses such a directory as "not a git repository".
+	h, err := repo.Reference(plumbing.HEAD, true)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("read HEAD: %w", err)
+	}
+	if h.Hash().IsZero() {
+		return plumbing.ZeroHash, errors.New("HEAD does not name a commit")
+	}
 	ref, err := repo.Reference(trackingRef(branch), true)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("read ref %s: %w", trackingRef(branch), err)
