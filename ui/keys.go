@@ -17,6 +17,10 @@ type detailsKeys struct {
 	Up, Down, Top, Bottom, PageUp, PageDown, Back key.Binding
 }
 
+type helpKeys struct {
+	Up, Down, Close key.Binding
+}
+
 type inputKeys struct {
 	Submit, Cancel, Complete key.Binding
 }
@@ -25,6 +29,7 @@ type keyMap struct {
 	Global  globalKeys
 	Tree    treeKeys
 	Details detailsKeys
+	Help    helpKeys
 	Input   inputKeys
 }
 
@@ -61,6 +66,11 @@ func defaultKeys() keyMap {
 			PageUp:   b([]string{"pgup", "ctrl+b", "ctrl+u"}, "pgup", "page up"),
 			PageDown: b([]string{"pgdown", "ctrl+f", "ctrl+d", "space"}, "pgdn", "page down"),
 			Back:     b([]string{"esc", "h", "left"}, "esc", "back to tree"),
+		},
+		Help: helpKeys{
+			Up:    b([]string{"up", "k"}, "↑/k", "scroll up"),
+			Down:  b([]string{"down", "j"}, "↓/j", "scroll down"),
+			Close: b([]string{"esc", "?", "q"}, "esc", "close help"),
 		},
 		Input: inputKeys{
 			Submit:   b([]string{"enter"}, "enter", "apply"),

@@ -325,11 +325,11 @@ func (m *model) detailsKey(msg tea.KeyPressMsg) tea.Cmd {
 
 func (m *model) helpKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
-	case key.Matches(msg, m.keys.Tree.Down):
+	case key.Matches(msg, m.keys.Help.Down):
 		m.helpOffset++
-	case key.Matches(msg, m.keys.Tree.Up):
+	case key.Matches(msg, m.keys.Help.Up):
 		m.helpOffset = max(0, m.helpOffset-1)
-	case key.Matches(msg, m.keys.Global.Help, m.keys.Global.Clear, m.keys.Global.Quit):
+	case key.Matches(msg, m.keys.Help.Close):
 		m.overlay = overlayNone
 	}
 	return nil

@@ -310,7 +310,7 @@ func (m *model) footer() string {
 		return m.th.Accent.Render("/") + m.th.Text.Render(sanitize.Line(m.input)) + m.th.Accent.Render("▏") +
 			m.th.Dim.Render("  app, cluster, namespace or image · enter keep · esc clear")
 	case overlayHelp:
-		return m.help.ShortHelpView([]key.Binding{m.keys.Tree.Down, m.keys.Tree.Up, m.keys.Global.Clear})
+		return m.help.ShortHelpView([]key.Binding{m.keys.Help.Close, m.keys.Help.Down, m.keys.Help.Up})
 	}
 	var parts []string
 	if m.status != "" {
@@ -386,7 +386,6 @@ func (m *model) helpLines(height int) []string {
 	for _, c := range paletteCommands {
 		cmds.lines = append(cmds.lines, "  "+m.th.Key.Render(fitText(strings.TrimSpace(c.Name+" "+c.Args), 17))+" "+m.th.KeyDesc.Render(c.Help))
 	}
-	blocks = append(blocks, cmds)
 	legend := block{lines: []string{m.th.Accent.Render("Symbols")}}
 	var syncs, healths, sevs []string
 	for _, s := range []fleet.SyncStatus{fleet.Synced, fleet.OutOfSync, fleet.SyncUnknown} {
@@ -401,8 +400,9 @@ func (m *model) helpLines(height int) []string {
 	legend.lines = append(legend.lines, "  "+strings.Join(syncs, "  "))
 	legend.lines = append(legend.lines, "  "+strings.Join(healths[:3], "  "), "  "+strings.Join(healths[3:], "  "))
 	legend.lines = append(legend.lines, "  "+strings.Join(sevs, "  "))
-	legend.lines = append(legend.lines, "  "+m.th.Drift.Render("DRIFT")+m.th.Text.Render(" git tag ≠ live tag  ")+m.th.Latest.Render("LATEST")+m.th.Text.Render(" floating tag"))
-	blocks = append(blocks, legend)
+	legend.lines = append(legend.lines, "  "+m.th.Drift.Render("DRIFT")+m.th.Text.Render(" git ≠ live  ")+m.th.Latest.Render("LATEST")+m.th.Text.Render(" floating tag"))
+	// The global and tree keys first, then what a new user needs to read the screen.
+	blocks = append(blocks[:2], append([]block{legend, cmds}, blocks[2:]...)...)
 
 	// Flow the blocks into columns of colWidth, top to bottom, left to right.
 	const colWidth = 38
@@ -446,6 +446,9 @@ func (m *model) helpLines(height int) []string {
 	offset := min(m.helpOffset, max(0, len(all)-height))
 	out := make([]string, height)
 	copy(out, all[offset:])
+	if height > 0 && len(all)-offset > height {
+		out[height-1] = m.th.Dim.Render(fmt.Sprintf("  ↓ %d more lines (j/k)", len(all)-offset-height+1))
+	}
 	return out
 }
 
