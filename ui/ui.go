@@ -25,12 +25,30 @@ import (
 	"github.com/fleetdeck/fleetdeck/ui/theme"
 )
 
-// Source is the engine as the ui sees it.
+// Source is the engine as the ui sees it: a stream of whole fleet models.
+//
+// The contract, for whoever implements it:
+//   - Updates returns the same channel on every call. The ui calls it once, from Run.
+//   - Each value is a complete model (fleet.Build's output): applications worst first, and one
+//     ClusterState per configured cluster, including clusters still connecting or unreachable.
+//     Per-cluster connection state travels in Model.Clusters; there is no second channel.
+//   - Send a first model as soon as the clusters are known, before any LIST finishes: the header
+//     then shows every cluster as connecting, and one slow cluster delays nothing.
+//   - A model sent belongs to the ui: the engine must not modify it, or any slice in it, after
+//     the send. Build a new model for each update.
+//   - Send only when something changed. The ui may skip models that arrive faster than it
+//     draws (it always keeps the newest), so the channel needs no buffer.
+//   - Close the channel when the engine stops for good; the ui keeps showing the last model,
+//     marked "updates stopped". Closing is not required when the caller cancels Run's context.
 type Source interface {
-	// Updates delivers a new model whenever something changed; it is closed when the engine
-	// stops. The ui keeps showing the last model, marked "updates stopped".
 	Updates() <-chan fleet.Model
 }
+
+// ChanSource is a Source made of a channel, for callers that already have one.
+type ChanSource <-chan fleet.Model
+
+// Updates returns the channel itself.
+func (c ChanSource) Updates() <-chan fleet.Model { return c }
 
 // Options configure the ui; the command line fills them from flags, environment and config.
 type Options struct {
@@ -64,6 +82,7 @@ func run(ctx context.Context, src Source, opts Options, in io.Reader, out io.Wri
 	if err != nil {
 		return fmt.Errorf("ui: %w", err)
 	}
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -88,7 +107,7 @@ func run(ctx context.Context, src Source, opts Options, in io.Reader, out io.Wri
 	_, err = p.Run()
 	cancel()
 	wg.Wait()
-	if err != nil && errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil && !errors.Is(err, tea.ErrProgramPanic) {
+	if err != nil && errors.Is(err, tea.ErrProgramKilled) && parent.Err() != nil && !errors.Is(err, tea.ErrProgramPanic) {
 		return nil // the caller's context ended: a normal way to stop
 	}
 	if err != nil {
