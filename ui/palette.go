@@ -18,9 +18,9 @@ type paletteCommand struct {
 }
 
 var paletteCommands = []paletteCommand{
-	{"app", "NAME", "select an application"},
-	{"cluster", "NAME|all", "show only instances on a cluster"},
-	{"problems", "", "toggle problems only"},
+	{"app", "NAME", "select an app"},
+	{"cluster", "NAME|all", "one cluster only"},
+	{"problems", "", "problems only"},
 	{"help", "", "show help"},
 	{"q", "", "quit"},
 }

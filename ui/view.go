@@ -399,13 +399,19 @@ func (m *model) helpLines(height int) []string {
 	}
 	legend.lines = append(legend.lines, "  "+strings.Join(syncs, "  "))
 	legend.lines = append(legend.lines, "  "+strings.Join(healths[:3], "  "), "  "+strings.Join(healths[3:], "  "))
-	legend.lines = append(legend.lines, "  "+strings.Join(sevs, "  "))
+	legend.lines = append(legend.lines, "  "+strings.Join(sevs[:2], "  "), "  "+strings.Join(sevs[2:], "  "))
 	legend.lines = append(legend.lines, "  "+m.th.Drift.Render("DRIFT")+m.th.Text.Render(" git ≠ live  ")+m.th.Latest.Render("LATEST")+m.th.Text.Render(" floating tag"))
 	// The global and tree keys first, then what a new user needs to read the screen.
 	blocks = append(blocks[:2], append([]block{legend, cmds}, blocks[2:]...)...)
 
-	// Flow the blocks into columns of colWidth, top to bottom, left to right.
-	const colWidth = 38
+	// Flow the blocks into columns, top to bottom, left to right. A column is as wide as its
+	// widest line, so that no description is cut.
+	colWidth := 38
+	for _, b := range blocks {
+		for _, l := range b.lines {
+			colWidth = max(colWidth, ansi.StringWidth(l)+1)
+		}
+	}
 	ncols := max(1, m.width/colWidth)
 	var cols [][]string
 	var cur []string

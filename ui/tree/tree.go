@@ -6,6 +6,8 @@
 package tree
 
 import (
+	"strings"
+
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/ui/fuzzy"
 )
@@ -216,7 +218,7 @@ func instanceMatches(q string, in *fleet.Instance) bool {
 		return true
 	}
 	for _, im := range in.Images {
-		if _, ok := fuzzy.Best(q, im.GitImage, im.LiveImage); ok {
+		if imageMatches(q, im.GitImage) || imageMatches(q, im.LiveImage) {
 			return true
 		}
 	}
@@ -224,11 +226,27 @@ func instanceMatches(q string, in *fleet.Instance) bool {
 		if _, ok := fuzzy.Best(q, w.Ref.Namespace); ok {
 			return true
 		}
-		if _, ok := fuzzy.Best(q, w.Images...); ok {
-			return true
+		for _, image := range w.Images {
+			if imageMatches(q, image) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// imageMatches matches an image reference: fuzzily on its last path element (name and tag),
+// literally on the whole reference. The registry and project prefix are usually the same for
+// the whole fleet; matched fuzzily, their letters would let almost any query match every image.
+func imageMatches(q, image string) bool {
+	if image == "" {
+		return false
+	}
+	if strings.Contains(strings.ToLower(image), strings.ToLower(q)) {
+		return true
+	}
+	_, ok := fuzzy.Score(q, image[strings.LastIndexByte(image, '/')+1:])
+	return ok
 }
 
 // Index returns the position of key in rows, or -1.
