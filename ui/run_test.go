@@ -101,7 +101,7 @@ func (r *running) wait() error {
 // TestRunLive: updates appear without a key press, a closed source is shown, and cancelling
 // the context ends Run without an error and without leaving a goroutine behind.
 func TestRunLive(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent()) // teatest leaves a signal goroutine per test model
 	r := startRun(t, Options{NoColor: true}, 80, 24)
 	r.waitOutput("Waiting for the first update")
 	r.send(fixture.Sandbox())
@@ -119,7 +119,7 @@ func TestRunLive(t *testing.T) {
 
 // TestRunQuitKey: keys come from the input stream; q ends Run with no error.
 func TestRunQuitKey(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent()) // teatest leaves a signal goroutine per test model
 	r := startRun(t, Options{NoColor: true}, 80, 24)
 	r.send(fixture.Sandbox())
 	r.waitOutput(scenario.NotificationWorker)
