@@ -3,12 +3,14 @@ package ui
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"go.uber.org/goleak"
 
 	"github.com/fleetdeck/fleetdeck/fleet"
@@ -156,4 +158,69 @@ func TestRunIdleWritesNothing(t *testing.T) {
 	if err := r.wait(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestForward: models waiting in the channel are collapsed into the newest, the end of the
+// stream is reported once, and a cancelled context stops forwarding.
+func TestForward(t *testing.T) {
+	models := func(names ...string) []fleet.Model {
+		var out []fleet.Model
+		for _, n := range names {
+			out = append(out, fleet.Model{Apps: []fleet.Application{{Name: n}}})
+		}
+		return out
+	}
+	describe := func(msgs []tea.Msg) string {
+		var parts []string
+		for _, m := range msgs {
+			switch m := m.(type) {
+			case modelMsg:
+				parts = append(parts, m.m.Apps[0].Name)
+			case sourceClosedMsg:
+				parts = append(parts, "closed")
+			default:
+				parts = append(parts, fmt.Sprintf("%T", m))
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+
+	t.Run("queued models collapse into the newest", func(t *testing.T) {
+		ch := make(chan fleet.Model, 3)
+		for _, m := range models("a", "b", "c") {
+			ch <- m
+		}
+		close(ch)
+		var got []tea.Msg
+		forward(context.Background(), ch, func(m tea.Msg) { got = append(got, m) })
+		if d := describe(got); d != "c closed" {
+			t.Errorf("sent %q, want %q", d, "c closed")
+		}
+	})
+	t.Run("each model sent when the ui keeps up", func(t *testing.T) {
+		ch := make(chan fleet.Model)
+		var got []tea.Msg
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			forward(context.Background(), ch, func(m tea.Msg) { got = append(got, m) })
+		}()
+		for _, m := range models("a", "b") {
+			ch <- m
+		}
+		close(ch)
+		<-done
+		if d := describe(got); d != "a b closed" {
+			t.Errorf("sent %q, want %q", d, "a b closed")
+		}
+	})
+	t.Run("cancelled context", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var got []tea.Msg
+		forward(ctx, make(chan fleet.Model), func(m tea.Msg) { got = append(got, m) })
+		if len(got) != 0 {
+			t.Errorf("sent %q after cancel", describe(got))
+		}
+	})
 }
