@@ -67,6 +67,11 @@ var Themes = theme.Names
 
 // Run shows the ui on out, reading keys from in, until the user quits (nil), ctx ends (nil) or
 // the terminal fails (an error). in and out are normally os.Stdin and os.Stdout.
+//
+// The caller owns the engine behind src: it starts it before Run and stops it after; Run only
+// reads src.Updates() and neither closes nor stops anything. Colour follows opts.NoColor, which
+// the caller sets for any non-empty NO_COLOR and for --no-color; otherwise the colour profile
+// is detected from out and the environment.
 func Run(ctx context.Context, src Source, opts Options, in io.Reader, out io.Writer) error {
 	return run(ctx, src, opts, in, out, runConfig{})
 }
