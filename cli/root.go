@@ -66,6 +66,7 @@ revert commits.`,
 		newVersionCmd(streams),
 		newConfigCmd(streams, opts),
 		newDemoCmd(streams, opts),
+		newStatusCmd(streams, opts),
 	)
 	return root
 }
