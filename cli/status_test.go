@@ -38,8 +38,8 @@ type statusInstance struct {
 
 func (s statusInstance) build() fleet.Instance {
 	in := fleet.Instance{App: s.app, Cluster: s.cluster, Namespace: s.ns,
-		Source:   fleet.Source{Operator: s.op, Cluster: s.cluster},
-		RepoURL:  "https://git.example/shop.git", Path: "k8s/" + s.app, Branch: "main",
+		Source:  fleet.Source{Operator: s.op, Cluster: s.cluster},
+		RepoURL: "https://git.example/shop.git", Path: "k8s/" + s.app, Branch: "main",
 		Sync:     fleet.Sync{Status: s.sync, Fields: s.fields},
 		Health:   fleet.Health{Status: s.health},
 		Revision: fleet.Revision{Head: s.head, Live: s.live, Behind: s.behind},
@@ -75,7 +75,9 @@ const img = "registry.example/shop/"
 // statusModel is a fleet with one instance of each kind of problem, an unreachable cluster and
 // a cluster with forbidden resources, in the model's worst-first order.
 func statusModel() fleet.Model {
-	p := func(sev fleet.Severity, text string) []fleet.Problem { return []fleet.Problem{{Severity: sev, Text: text}} }
+	p := func(sev fleet.Severity, text string) []fleet.Problem {
+		return []fleet.Problem{{Severity: sev, Text: text}}
+	}
 	apps := [][]statusInstance{
 		{
 			{app: "notification-worker", cluster: "prod-us", ns: "notifications", op: fleet.OperatorArgoCD, sync: fleet.Synced, health: fleet.Progressing,
