@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/fleetdeck/fleetdeck/fleet"
@@ -13,9 +14,10 @@ type subscriber struct {
 	ch chan fleet.Model
 }
 
-// Subscribe returns a channel that receives the current model soon after the call and a new
-// one after every change, at most one per Options.Coalesce; a reader that falls behind gets
-// the newest model only. The channel is closed when ctx ends or Run returns.
+// Subscribe returns a channel that receives the current model soon after the call (clusters
+// still connecting show as such) and a new one after every change, at most one per
+// Options.Coalesce; a reader that falls behind gets the newest model only. Each model is built
+// anew and belongs to the reader. The channel is closed when ctx ends or Run returns.
 func (e *Engine) Subscribe(ctx context.Context) <-chan fleet.Model {
 	s := &subscriber{ch: make(chan fleet.Model, 1)}
 	e.subMu.Lock()
@@ -82,6 +84,7 @@ func (e *Engine) loop(ctx context.Context) {
 	refresh := time.NewTicker(e.opts.Refresh)
 	defer refresh.Stop()
 	var last time.Time
+	var lastClusters []fleet.ClusterState
 	for {
 		select {
 		case <-ctx.Done():
@@ -90,14 +93,25 @@ func (e *Engine) loop(ctx context.Context) {
 		case <-timerC:
 			timerC = nil
 			if e.hasSubscribers() {
-				e.publish(e.build(ctx, 0))
-				last = time.Now()
+				m := e.build(ctx, 0)
+				e.publish(m)
+				last, lastClusters = time.Now(), m.Clusters
+			}
+			continue
+		case <-refresh.C:
+			// Nothing was notified, but a cluster may have turned slow (the watch computes
+			// that from the clock): send a model only if a cluster's state reads differently,
+			// so that views redraw only on change.
+			if timerC == nil && e.hasSubscribers() {
+				if m := e.build(ctx, 0); !sameClusters(m.Clusters, lastClusters) {
+					e.publish(m)
+					last, lastClusters = time.Now(), m.Clusters
+				}
 			}
 			continue
 		case <-e.fleet.Changed():
 		case <-e.git.changed:
 		case <-e.subAdded:
-		case <-refresh.C:
 		}
 		if timerC != nil || !e.hasSubscribers() {
 			continue
@@ -105,4 +119,11 @@ func (e *Engine) loop(ctx context.Context) {
 		timer.Reset(max(0, e.opts.Coalesce-time.Since(last)))
 		timerC = timer.C
 	}
+}
+
+// sameClusters compares what a view shows of the clusters' states, ignoring event times.
+func sameClusters(a, b []fleet.ClusterState) bool {
+	return slices.EqualFunc(a, b, func(x, y fleet.ClusterState) bool {
+		return x.Name == y.Name && x.State == y.State && x.Err == y.Err && slices.Equal(x.Forbidden, y.Forbidden)
+	})
 }
