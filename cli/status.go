@@ -79,9 +79,6 @@ nothing); 2 fleetdeck itself failed (bad flags, unreadable config).`,
 	return cmd
 }
 
-// statusGitFacts builds the git side of the engine (nil: status runs without git facts).
-var statusGitFacts engine.NewGitFacts
-
 func runStatus(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts *statusOptions) error {
 	switch opts.Output {
 	case "table", "wide", "json":
@@ -115,7 +112,7 @@ func runStatus(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, op
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	eng, err := engine.New(cfg, engine.Options{Getenv: streams.Getenv, GitFacts: statusGitFacts})
+	eng, err := engine.New(cfg, engine.Options{Getenv: streams.Getenv, GitFacts: engine.GitstateFacts})
 	if err != nil {
 		return withExitCode(ExitError, err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/fleet"
+	"github.com/fleetdeck/fleetdeck/gitstate/facts"
 	"github.com/fleetdeck/fleetdeck/gitstate/repo"
 )
 
@@ -24,6 +25,12 @@ type GitFacts interface {
 // name. The engine calls it again whenever a repository that could not be opened before
 // becomes available.
 type NewGitFacts func(cfg *config.Config, repos map[string]*repo.Repo) GitFacts
+
+// GitstateFacts is fleetdeck's git side: gitstate/facts over the open clones, with its default
+// bounds. Pass it as Options.GitFacts.
+func GitstateFacts(cfg *config.Config, repos map[string]*repo.Repo) GitFacts {
+	return facts.New(cfg, repos, facts.Options{})
+}
 
 // RepoStatus is the state of one configured repository's clone.
 type RepoStatus struct {
