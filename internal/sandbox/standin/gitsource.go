@@ -1,5 +1,3 @@
-//go:build standin_render
-
 package standin
 
 import (
@@ -21,9 +19,7 @@ import (
 )
 
 // newEngineFromOptions connects to every cluster of the kubeconfig and reads
-// the monorepo at o.RemoteDir. (Built with the standin_render tag until
-// gitstate/render and gitstate/treefs are part of the module; then the tag
-// and gitsource_pending.go go away.)
+// the monorepo at o.RemoteDir.
 func newEngineFromOptions(o Options) (*engine, error) {
 	if o.Repo == nil {
 		return nil, errors.New("standin: Options.Repo is nil")

@@ -1,7 +1,6 @@
 package standin
 
 import (
-	"errors"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -47,6 +46,3 @@ func short(rev string) string {
 	}
 	return rev
 }
-
-// errNoRender reports a build of the stand-in without the git-backed source.
-var errNoRender = errors.New("standin: the git-backed source needs gitstate/render and gitstate/treefs")
