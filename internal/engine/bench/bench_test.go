@@ -1,0 +1,129 @@
+// Package bench measures `fleetdeck status` on the sandbox fleet with thousands of pods per
+// cluster against kubectl listing the same pods: time to a complete model and memory.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fleetdeck/fleetdeck/internal/sandbox"
+)
+
+var (
+	once     sync.Once
+	shared   *sandbox.Fleet
+	startErr error
+	dir      string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		if err := shared.Down(30 * time.Second); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: stop fleet:", err)
+			code = 1
+		}
+	}
+	if dir != "" {
+		_ = os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+// podsPerCluster is 2000 unless FLEETDECK_BENCH_PODS says otherwise.
+func podsPerCluster() int {
+	if n, err := strconv.Atoi(os.Getenv("FLEETDECK_BENCH_PODS")); err == nil && n > 0 {
+		return n
+	}
+	return 2000
+}
+
+// fleetWithPods starts the sandbox once, with the filler pods, for every benchmark here.
+func fleetWithPods(b *testing.B) *sandbox.Fleet {
+	b.Helper()
+	once.Do(func() {
+		dir, startErr = os.MkdirTemp("", "fleetdeck-bench-")
+		if startErr != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+		defer cancel()
+		shared, startErr = sandbox.Up(ctx, sandbox.Options{Dir: dir, Pods: podsPerCluster(), StopOnSignal: true,
+			Agent: sandbox.AgentInProcess})
+	})
+	if startErr != nil {
+		b.Fatalf("sandbox fleet: %v", startErr)
+	}
+	return shared
+}
+
+// run runs a command and returns its wall time and peak RSS in MB.
+func run(b *testing.B, env []string, name string, args ...string) (time.Duration, float64) {
+	b.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout = nil
+	begin := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(begin)
+	// status exits 1 when it finds problems, which the sandbox has by design.
+	if err != nil && cmd.ProcessState != nil && cmd.ProcessState.ExitCode() != 1 {
+		b.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	rss := 0.0
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = float64(ru.Maxrss) / 1024
+	}
+	return took, rss
+}
+
+// BenchmarkStatusVersusKubectl compares, in the same run, the slowest single-cluster
+// `kubectl get pods -A -o json` with `fleetdeck status -o json` over all three clusters (a
+// complete model: every list, the git facts, the build), and reports fleetdeck's peak RSS.
+// The goal: status ≤ 1.2 × the slowest kubectl, RSS ≤ 150 MB.
+func BenchmarkStatusVersusKubectl(b *testing.B) {
+	f := fleetWithPods(b)
+	bin := filepath.Join(b.TempDir(), "fleetdeck")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/fleetdeck/fleetdeck").CombinedOutput(); err != nil {
+		b.Fatalf("build fleetdeck: %v\n%s", err, out)
+	}
+	if f.Bins.Kubectl == "" {
+		b.Fatal("the sandbox has no kubectl binary")
+	}
+	// A warm clone cache, as on every run after the first.
+	env := []string{"XDG_CACHE_HOME=" + b.TempDir(), "NO_COLOR=1"}
+	status := []string{"status", "--config", f.ConfigPath, "-o", "json", "--timeout", "120s"}
+	run(b, env, bin, status...)
+
+	var kubectlTotal, statusTotal time.Duration
+	var rssMax float64
+	n := 0
+	for b.Loop() {
+		var slowest time.Duration
+		for _, c := range f.CP.Clusters {
+			d, _ := run(b, nil, f.Bins.Kubectl, "--kubeconfig", f.Kubeconfig, "--context", c.Context, "get", "pods", "-A", "-o", "json")
+			slowest = max(slowest, d)
+		}
+		d, rss := run(b, env, bin, status...)
+		kubectlTotal += slowest
+		statusTotal += d
+		rssMax = max(rssMax, rss)
+		n++
+	}
+	kubectl := kubectlTotal.Seconds() / float64(n)
+	st := statusTotal.Seconds() / float64(n)
+	b.ReportMetric(kubectl, "kubectl-s")
+	b.ReportMetric(st, "status-s")
+	b.ReportMetric(st/kubectl, "ratio")
+	b.ReportMetric(rssMax, "rss-MB")
+	b.Logf("%d clusters × %d pods: slowest kubectl get pods -A -o json %.2fs, fleetdeck status %.2fs (%.2f×, goal ≤ 1.2×), peak RSS %.0f MB (goal ≤ 150 MB)",
+		len(f.CP.Clusters), podsPerCluster(), kubectl, st, st/kubectl, rssMax)
+}
