@@ -1,7 +1,6 @@
 package standin
 
 import (
-
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
