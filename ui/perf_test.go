@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -29,10 +30,11 @@ func keyLatencies(m *model, n int) []time.Duration {
 }
 
 // TestKeyLatencyLargeFleet: with 3 clusters × 2,000 pods a key redraws within 50 ms at the
-// 95th percentile. The machine may be busy with other work, so the best of three rounds counts.
+// 95th percentile. A timed assertion flakes on a busy machine, so it runs only on request
+// (FLEETDECK_PERF=1, as `make bench` sets it); the best of three rounds counts.
 func TestKeyLatencyLargeFleet(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a 6,000-pod fleet")
+	if os.Getenv("FLEETDECK_PERF") == "" {
+		t.Skip("timed; set FLEETDECK_PERF=1 (make bench)")
 	}
 	fm := fixture.Large(3, 200, 10)
 	if pods := countPods(&fm); pods != 6000 {
