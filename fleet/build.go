@@ -149,7 +149,16 @@ type InstanceSource struct {
 	Chart      string
 	Revision   string // Argo CD targetRevision, Flux source branch or the declared branch
 	ValueFiles []string
-	Namespace  string
+	// Namespace is the namespace the operator gives rendered objects: Argo CD's destination
+	// namespace, a HelmRelease's release namespace, a Kustomization's targetNamespace, or the
+	// declared namespace. Objects naming a namespace keep it unless ForceNamespace is set.
+	Namespace string
+	// ForceNamespace says that Namespace replaces the namespace of every namespaced object
+	// (a Flux Kustomization's spec.targetNamespace), not only of those naming none.
+	ForceNamespace bool
+	// ReleaseName is the Helm release name the operator renders a chart with (ArgoApp and
+	// FluxObject ReleaseName); "" for declared apps, whose configuration decides.
+	ReleaseName string
 }
 
 // InstanceSources lists the instances Build will produce, with their git sources, so that
@@ -164,10 +173,13 @@ func InstanceSources(s Snapshot) []InstanceSource {
 			a := sp.argo
 			is.RepoURL, is.Path, is.Chart, is.Revision, is.ValueFiles, is.Namespace =
 				a.RepoURL, a.Path, a.Chart, a.TargetRevision, a.ValueFiles, a.DestNamespace
+			is.ReleaseName = a.ReleaseName()
 		case sp.flux != nil:
 			f := sp.flux
 			is.RepoURL, is.Path, is.Chart, is.Revision, is.ValueFiles, is.Namespace =
-				f.RepoURL, f.Path, f.Chart, f.Branch, f.ValueFiles, f.Namespace
+				f.RepoURL, f.Path, f.Chart, f.Branch, f.ValueFiles, f.DestNamespace()
+			is.ForceNamespace = f.Kind == FluxKustomization && f.TargetNamespace != ""
+			is.ReleaseName = f.ReleaseName()
 		case sp.decl != nil:
 			d := sp.decl
 			is.RepoURL, is.Path, is.Revision, is.Namespace = d.RepoURL, d.Path, d.Branch, d.Namespace
@@ -408,7 +420,7 @@ func evalInstance(s *Snapshot, ix *index, sp spec) Instance {
 		in.Conditions = sp.argo.Conditions
 		in.Message = firstNonEmpty(sp.argo.OperationMessage, sp.argo.HealthMessage)
 	case sp.flux != nil:
-		in.Namespace = sp.flux.Namespace
+		in.Namespace = sp.flux.DestNamespace()
 		in.RepoURL = firstNonEmpty(in.RepoURL, sp.flux.RepoURL)
 		in.Path = firstNonEmpty(in.Path, sp.flux.Path, sp.flux.Chart)
 		in.Branch = firstNonEmpty(in.Branch, sp.flux.Branch)
@@ -434,13 +446,21 @@ func evalInstance(s *Snapshot, ix *index, sp spec) Instance {
 		desired = git.Desired
 	}
 
-	// Workloads and pods, with their own health.
-	var liveHealth Health
+	// Workloads and pods, with their own health. liveHealth folds pods in (what the rows show);
+	// objectHealth applies only each kind's rule to the objects git renders, as Argo CD judges
+	// an application: a crash loop shows in the rows and the severity at once, while the
+	// health reported for the instance matches what an operator would report.
+	var liveHealth, objectHealth Health
 	in.Workloads = make([]WorkloadState, 0, len(ws))
 	for _, w := range ws {
 		st := workloadState(ix, w)
 		in.Workloads = append(in.Workloads, st)
 		liveHealth = Worst(liveHealth, st.Health)
+		objectHealth = Worst(objectHealth, HealthOfWorkload(*w))
+	}
+	if len(ws) > 0 && objectHealth.Status == "" {
+		// Only kinds without a rule (a CronJob that is not suspended): Argo CD calls that Healthy.
+		objectHealth = Health{Status: Healthy}
 	}
 	if len(in.Workloads) > 1 {
 		slices.SortStableFunc(in.Workloads, func(a, b WorkloadState) int { return cmp.Compare(b.Severity, a.Severity) })
@@ -453,6 +473,7 @@ func evalInstance(s *Snapshot, ix *index, sp spec) Instance {
 		case sp.decl != nil && len(desired) > 0:
 			liveHealth = Health{Missing, "no object rendered from git is live"}
 		}
+		objectHealth = liveHealth
 	}
 
 	in.Images = compareImages(ws, desired)
@@ -493,7 +514,7 @@ func evalInstance(s *Snapshot, ix *index, sp spec) Instance {
 		in.Revision = NewRevision(live, git)
 		in.Sync = fluxSync(*f, in.Revision, in.Sync.Fields)
 	case sp.decl != nil:
-		in.Health = liveHealth
+		in.Health = objectHealth
 		if in.Health.Status == "" {
 			in.Health = Health{Unknown, "nothing rendered from git and nothing live"}
 			if git != nil && git.RenderError != "" {

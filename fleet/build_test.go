@@ -428,11 +428,13 @@ func TestInstanceSources(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("got %d sources, want 3 (declared auth on staging is taken by Argo CD): %+v", len(got), got)
 	}
-	if got[0].Key != (GitKey{"auth", "staging"}) || got[0].Operator != OperatorArgoCD || got[0].ValueFiles[0] != "values-stage.yaml" {
-		t.Errorf("argo source = %+v", got[0])
+	if got[0].Key != (GitKey{"auth", "staging"}) || got[0].Operator != OperatorArgoCD || got[0].ValueFiles[0] != "values-stage.yaml" ||
+		got[0].ReleaseName != "auth-staging" || got[0].Namespace != "auth" || got[0].ForceNamespace {
+		t.Errorf("argo source = %+v, want release auth-staging (the Application's name) in auth", got[0])
 	}
-	if got[1].Key != (GitKey{"catalog", "staging"}) || got[1].Path != "k8s/catalog/overlays/staging" {
-		t.Errorf("flux source = %+v", got[1])
+	if got[1].Key != (GitKey{"catalog", "staging"}) || got[1].Path != "k8s/catalog/overlays/staging" ||
+		got[1].Namespace != "" || got[1].ForceNamespace || got[1].ReleaseName != "" {
+		t.Errorf("flux source = %+v, want no namespace and no release name", got[1])
 	}
 	if got[2].Key != (GitKey{"auth", "prod-eu"}) || got[2].Operator != OperatorDeclared {
 		t.Errorf("declared source = %+v", got[2])
@@ -456,5 +458,60 @@ func TestBuildArgoDestinationNotWatched(t *testing.T) {
 	}
 	if len(in.Problems) != 1 || in.Problems[0].Text != "image reg/web:latest uses the latest tag" {
 		t.Errorf("problems = %v", in.Problems)
+	}
+}
+
+// TestInstanceSourcesNamespaceAndRelease: the namespace and Helm release name each operator
+// renders with reach gitstate through InstanceSource.
+func TestInstanceSourcesNamespaceAndRelease(t *testing.T) {
+	tests := []struct {
+		name        string
+		argo        *ArgoApp
+		flux        *FluxObject
+		wantNS      string
+		wantForce   bool
+		wantRelease string
+	}{
+		{"Argo CD: release named after the Application", &ArgoApp{Name: "search-prod-eu", DestNamespace: "search"}, nil, "search", false, "search-prod-eu"},
+		{"Argo CD: helm.releaseName", &ArgoApp{Name: "search-prod-eu", DestNamespace: "search", HelmReleaseName: "search"}, nil, "search", false, "search"},
+		{"HelmRelease: releaseName and targetNamespace", nil, &FluxObject{Kind: FluxHelmRelease, Namespace: "flux-system", Name: "search-indexer",
+			HelmReleaseName: "search-indexer", TargetNamespace: "search"}, "search", false, "search-indexer"},
+		{"HelmRelease: targetNamespace composes the name", nil, &FluxObject{Kind: FluxHelmRelease, Namespace: "flux-system", Name: "indexer",
+			TargetNamespace: "search"}, "search", false, "search-indexer"},
+		{"HelmRelease: its own namespace", nil, &FluxObject{Kind: FluxHelmRelease, Namespace: "search", Name: "indexer"}, "search", false, "indexer"},
+		{"HelmRelease: a long name is shortened as helm-controller does", nil, &FluxObject{Kind: FluxHelmRelease, Namespace: "flux-system",
+			Name: "a-very-long-helm-release-name-for-the-indexer", TargetNamespace: "search-production"},
+			"search-production", false, "search-production-a-very-long-helm-relea-99af2da49424"},
+		{"Kustomization: targetNamespace overrides every namespace", nil, &FluxObject{Kind: FluxKustomization, Namespace: "flux-system",
+			Name: "catalog", TargetNamespace: "catalog"}, "catalog", true, ""},
+		{"Kustomization: namespaces as git writes them", nil, &FluxObject{Kind: FluxKustomization, Namespace: "flux-system", Name: "catalog"}, "", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := Snapshot{Clusters: live3("prod-eu")}
+			if tt.argo != nil {
+				tt.argo.Cluster, tt.argo.DestServer = "prod-eu", InClusterServer
+				s.ArgoApps = []ArgoApp{*tt.argo}
+			}
+			if tt.flux != nil {
+				tt.flux.Cluster = "prod-eu"
+				s.FluxObjects = []FluxObject{*tt.flux}
+			}
+			got := InstanceSources(s)
+			if len(got) != 1 {
+				t.Fatalf("sources = %+v", got)
+			}
+			if got[0].Namespace != tt.wantNS || got[0].ForceNamespace != tt.wantForce || got[0].ReleaseName != tt.wantRelease {
+				t.Errorf("namespace %q force %v release %q, want %q %v %q", got[0].Namespace, got[0].ForceNamespace, got[0].ReleaseName,
+					tt.wantNS, tt.wantForce, tt.wantRelease)
+			}
+			if n := len(got[0].ReleaseName); n > 53 {
+				t.Errorf("release name %q has %d characters; Helm accepts 53", got[0].ReleaseName, n)
+			}
+			in := Build(s).Apps[0].Instances[0]
+			if tt.wantNS != "" && in.Namespace != tt.wantNS {
+				t.Errorf("instance namespace %q, want %q", in.Namespace, tt.wantNS)
+			}
+		})
 	}
 }

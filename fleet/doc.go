@@ -19,13 +19,22 @@
 // Health: Argo CD's reported health wins for its instances (it judged the objects it manages);
 // for Flux, the worse of the object's own health (HealthOfFlux) and the live workloads' — Flux
 // reports Ready after applying even when pods then crash unless health checks are configured;
-// for declared apps, the worst live workload, Missing when nothing rendered is live. A
-// workload's health folds in its pods (HealthOfWorkload, HealthOfPod: gitops-engine's rules).
+// for declared apps, as Argo CD judges an application: the worst live workload by its kind's
+// rule (HealthOfWorkload), Missing when nothing rendered is live. A workload's row folds in its
+// pods (HealthOfPod: gitops-engine's rules), so a crash loop shows in the rows and in the
+// severity at once, while the instance's health says what an operator would.
 //
 // Sync: Argo CD's reported status; for Flux, derived from its revisions (failed to apply,
 // behind the branch) and from live fields that differ from git; for declared apps, from
 // CompareObjects alone. Revision: BehindBy for operator-applied revisions,
-// DeclaredLiveRevision for declared apps.
+// DeclaredLiveRevision for declared apps. AsDeclared judges operator instances with the
+// declared rules, so that they can be checked against what the operators report.
+//
+// Git sources: InstanceSources says how each operator renders an instance — Argo CD's
+// destination namespace and Helm release name (spec.source.helm.releaseName, else the
+// Application's name), a HelmRelease's release name and namespace (spec.releaseName,
+// spec.targetNamespace, as helm-controller composes them), a Kustomization's
+// spec.targetNamespace, which overrides every object's namespace.
 //
 // Clusters: an instance whose cluster is unreachable or still connecting keeps its place with
 // Sync and Health Unknown; an Argo CD instance whose hub is unreachable keeps live health but

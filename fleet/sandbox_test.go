@@ -349,3 +349,33 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("model differs from %s (run with -update if the change is intended):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
+
+// TestSandboxOwnRulesAgreeWithArgoCD judges every Argo CD instance of the modelled sandbox
+// with fleetdeck's own rules (fleet.AsDeclared) and compares with what Argo CD reports there,
+// injected problems included.
+func TestSandboxOwnRulesAgreeWithArgoCD(t *testing.T) {
+	s := sandboxSnapshot()
+	op, own := fleet.Build(s), fleet.Build(fleet.AsDeclared(s))
+	n := 0
+	for _, a := range op.Apps {
+		for _, in := range a.Instances {
+			if in.Source.Operator != fleet.OperatorArgoCD {
+				continue
+			}
+			n++
+			oa, _ := own.App(a.Name)
+			o, ok := oa.Instance(in.Cluster)
+			if !ok {
+				t.Errorf("%s/%s: no instance in fleetdeck's own view", a.Name, in.Cluster)
+				continue
+			}
+			if o.Sync.Status != in.Sync.Status || o.Health.Status != in.Health.Status {
+				t.Errorf("%s/%s: fleetdeck judges %s/%s (%s), Argo CD reports %s/%s", a.Name, in.Cluster,
+					o.Sync.Status, o.Health.Status, o.Sync.Reason, in.Sync.Status, in.Health.Status)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no Argo CD instance in the modelled sandbox")
+	}
+}

@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"time"
 )
@@ -150,6 +152,9 @@ type ArgoApp struct {
 	Chart          string
 	TargetRevision string
 	ValueFiles     []string
+	// HelmReleaseName is spec.source.helm.releaseName as written; "" when unset, in which case
+	// Argo CD names the release after the Application (see ReleaseName).
+	HelmReleaseName string
 
 	SyncStatus       string // status.sync.status
 	SyncRevision     string // status.sync.revision: the revision compared
@@ -161,6 +166,15 @@ type ArgoApp struct {
 	Images           []string
 	Conditions       []Condition
 	Resources        []ResourceRef
+}
+
+// ReleaseName is the Helm release name Argo CD renders a chart with: spec.source.helm.releaseName
+// when set, else the Application's name.
+func (a ArgoApp) ReleaseName() string {
+	if a.HelmReleaseName != "" {
+		return a.HelmReleaseName
+	}
+	return a.Name
 }
 
 // FluxKind is the kind of a Flux object fleetdeck reads.
@@ -184,6 +198,12 @@ type FluxObject struct {
 	Chart      string // HelmRelease chart name or path
 	ValueFiles []string
 	SourceName string // sourceRef name
+	// TargetNamespace is spec.targetNamespace: a Kustomization puts every namespaced object
+	// there, whatever namespace git gives it; a HelmRelease installs its release there.
+	TargetNamespace string
+	// HelmReleaseName is a HelmRelease's spec.releaseName as written ("" when unset; see
+	// ReleaseName for the name helm-controller then uses).
+	HelmReleaseName string
 	// RepoURL and Branch come from the source (GitRepository spec.url / spec.ref.branch) when
 	// the adapter resolved it; they are optional.
 	RepoURL string
@@ -198,6 +218,46 @@ type FluxObject struct {
 	LastAttemptedRevision string
 	Conditions            []Condition
 	Inventory             []ObjectRef // Kustomization status.inventory (see ParseInventoryID)
+}
+
+// DestNamespace is where the object's workloads run: spec.targetNamespace when set; else, for a
+// HelmRelease, its own namespace (Flux's release namespace); else "" (a Kustomization leaves
+// namespaces as git writes them).
+func (f FluxObject) DestNamespace() string {
+	switch {
+	case f.TargetNamespace != "":
+		return f.TargetNamespace
+	case f.Kind == FluxHelmRelease:
+		return f.Namespace
+	}
+	return ""
+}
+
+// maxHelmReleaseName is the longest release name Helm accepts; helm-controller shortens longer
+// composed names.
+const maxHelmReleaseName = 53
+
+// ReleaseName is the Helm release name helm-controller uses for a HelmRelease:
+// spec.releaseName when set, else "<targetNamespace>-<name>" or "<name>"; a name longer than 53
+// characters is cut to 40 and suffixed with "-" and 12 hex digits of its SHA-256, as
+// helm-controller's release.ShortenName does. It is "" for a Kustomization.
+func (f FluxObject) ReleaseName() string {
+	if f.Kind != FluxHelmRelease {
+		return ""
+	}
+	name := f.HelmReleaseName
+	if name == "" {
+		name = f.Name
+		if f.TargetNamespace != "" {
+			name = f.TargetNamespace + "-" + f.Name
+		}
+	}
+	if len(name) <= maxHelmReleaseName {
+		return name
+	}
+	const hashLen = 12
+	sum := sha256.Sum256([]byte(name))
+	return name[:maxHelmReleaseName-hashLen-1] + "-" + hex.EncodeToString(sum[:])[:hashLen]
 }
 
 // DeclaredApp is an application declared in fleetdeck's config file, applied by nobody

@@ -135,6 +135,7 @@ type renderKey struct {
 	kind                   render.Kind
 	path, values           string
 	releaseName, namespace string
+	forceNamespace         bool
 }
 
 type renderEntry struct {
@@ -321,7 +322,8 @@ func (r *Reader) commits(rp *repo.Repo, from plumbing.Hash, paths []string, limi
 // runs it) when absent.
 func (r *Reader) entry(q Request, commit plumbing.Hash, seq uint64) (e *renderEntry, isNew bool) {
 	return r.entryByKey(renderKey{repo: q.Repo, commit: commit, kind: q.Kind, path: q.Path,
-		values: strings.Join(q.ValuesFiles, "\x00"), releaseName: q.ReleaseName, namespace: q.Namespace}, seq)
+		values: strings.Join(q.ValuesFiles, "\x00"), releaseName: q.ReleaseName, namespace: q.Namespace,
+		forceNamespace: q.ForceNamespace && q.Namespace != ""}, seq)
 }
 
 func (r *Reader) entryByKey(k renderKey, seq uint64) (e *renderEntry, isNew bool) {
@@ -438,6 +440,12 @@ func (r *Reader) render(ctx context.Context, e *renderEntry) {
 		e.err = fmt.Sprintf("%v (at %s)", err, short)
 		e.keep = storageErr == nil
 		return
+	}
+	if k.forceNamespace {
+		// Workloads are all namespaced: each one lands in the target namespace.
+		for i := range desired {
+			desired[i].Namespace = k.namespace
+		}
 	}
 	e.objs, e.keep = desired, true
 }

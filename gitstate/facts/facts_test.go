@@ -2,6 +2,7 @@ package facts
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,10 +129,12 @@ func snapshot(url string) fleet.Snapshot {
 				s.ArgoApps = append(s.ArgoApps, app)
 			case scenario.Flux:
 				f := fleet.FluxObject{Kind: fleet.FluxKustomization, Cluster: c, Namespace: scenario.FluxNamespace,
-					Name: a.Name, Path: "./" + a.SourcePath(c), SourceName: scenario.RepoName, RepoURL: url, Branch: scenario.Branch}
+					Name: a.Name, Path: "./" + a.SourcePath(c), SourceName: scenario.RepoName, RepoURL: url, Branch: scenario.Branch,
+					TargetNamespace: a.Namespace}
 				if a.Render == scenario.Helm {
 					f.Kind, f.Path, f.Chart = fleet.FluxHelmRelease, "", "./"+a.Path
 					f.ValueFiles = []string{"./" + a.Path + "/" + a.ValuesFile(c)}
+					f.HelmReleaseName = a.Name
 				}
 				s.FluxObjects = append(s.FluxObjects, f)
 			case scenario.None:
@@ -234,11 +237,21 @@ func TestFactsOfTheSandboxMatchGitAndTheScenario(t *testing.T) {
 				if d.Replicas == nil || int(*d.Replicas) != s.res.Replicas[a.Name][env] {
 					t.Errorf("replicas %v, want %d", d.Replicas, s.res.Replicas[a.Name][env])
 				}
-				// Flux objects carry no target namespace in the model, so only
-				// Argo CD and declared instances are sure to render into the
-				// app's namespace.
-				if op != scenario.Flux && d.Namespace != a.Namespace {
+				// Every operator renders into the app's namespace: Argo CD's
+				// destination, Flux's targetNamespace.
+				if d.Namespace != a.Namespace {
 					t.Errorf("namespace %s, want %s", d.Namespace, a.Namespace)
+				}
+				// Charts label objects with the release name: Argo CD names the
+				// release after the Application, the HelmRelease sets releaseName.
+				if a.Render == scenario.Helm {
+					want := a.Name
+					if op == scenario.ArgoCD {
+						want = scenario.ArgoAppName(a.Name, c)
+					}
+					if got := d.Labels["app.kubernetes.io/instance"]; got != want {
+						t.Errorf("release name (instance label) %q, want %q", got, want)
+					}
 				}
 				if op == scenario.None {
 					n := min(DefaultDesiredAt, len(wantCommits))
@@ -494,11 +507,19 @@ func TestRequestFromInstanceSource(t *testing.T) {
 			RepoURL: "git@git.example.com:shop/fleet-gitops", Path: "k8s/auth/", Revision: "main", ValueFiles: []string{"values-stage.yaml"}, Namespace: "auth"},
 			Request{Key: fleet.GitKey{App: "auth", Cluster: "staging"}, Repo: scenario.RepoName, Revision: "main", Path: "k8s/auth",
 				ValuesFiles: []string{"values-stage.yaml"}, ReleaseName: "auth", Namespace: "auth"}},
+		{"argo release name", fleet.InstanceSource{Key: fleet.GitKey{App: "auth", Cluster: "staging"}, Operator: fleet.OperatorArgoCD,
+			RepoURL: "git@git.example.com:shop/fleet-gitops", Path: "k8s/auth", Revision: "main", Namespace: "auth", ReleaseName: "auth-staging"},
+			Request{Key: fleet.GitKey{App: "auth", Cluster: "staging"}, Repo: scenario.RepoName, Revision: "main", Path: "k8s/auth",
+				ReleaseName: "auth-staging", Namespace: "auth"}},
 		{"flux helm release", fleet.InstanceSource{Key: fleet.GitKey{App: "search", Cluster: "staging"}, Operator: fleet.OperatorFlux,
 			RepoURL: "https://GIT.example.com/shop/fleet-gitops/", Chart: "./k8s/search", Revision: "main",
-			ValueFiles: []string{"./k8s/search/values-stage.yaml", "./envs/staging/search.yaml"}, Namespace: "flux-system"},
+			ValueFiles: []string{"./k8s/search/values-stage.yaml", "./envs/staging/search.yaml"}, Namespace: "search", ReleaseName: "search-indexer"},
 			Request{Key: fleet.GitKey{App: "search", Cluster: "staging"}, Repo: scenario.RepoName, Revision: "main", Path: "k8s/search",
-				Kind: render.Helm, ValuesFiles: []string{"values-stage.yaml", "../../envs/staging/search.yaml"}, ReleaseName: "search", Namespace: "flux-system"}},
+				Kind: render.Helm, ValuesFiles: []string{"values-stage.yaml", "../../envs/staging/search.yaml"}, ReleaseName: "search-indexer", Namespace: "search"}},
+		{"flux kustomization with targetNamespace", fleet.InstanceSource{Key: fleet.GitKey{App: "catalog", Cluster: "staging"}, Operator: fleet.OperatorFlux,
+			RepoURL: "https://git.example.com/shop/fleet-gitops", Path: "./k8s/catalog/overlays/staging", Revision: "main", Namespace: "catalog", ForceNamespace: true},
+			Request{Key: fleet.GitKey{App: "catalog", Cluster: "staging"}, Repo: scenario.RepoName, Revision: "main", Path: "k8s/catalog/overlays/staging",
+				ReleaseName: "catalog", Namespace: "catalog", ForceNamespace: true}},
 		{"declared from config", fleet.InstanceSource{Key: fleet.GitKey{App: scenario.Ledger, Cluster: scenario.ProdUS}, Operator: fleet.OperatorDeclared,
 			RepoURL: "https://git.example.com/shop/fleet-gitops.git", Path: "k8s/ledger", Revision: "main", Namespace: "ledger"},
 			Request{Key: fleet.GitKey{App: scenario.Ledger, Cluster: scenario.ProdUS}, Repo: scenario.RepoName, Revision: "main", Path: "k8s/ledger",
@@ -577,4 +598,50 @@ func BenchmarkFacts(b *testing.B) {
 			b.Fatal("no renders")
 		}
 	})
+}
+
+// TestTargetNamespaceOverridesGit renders a Kustomization whose objects name a namespace of
+// their own: Flux's targetNamespace moves them, Argo CD's destination does not.
+func TestTargetNamespaceOverridesGit(t *testing.T) {
+	s := newSandbox(t)
+	work := t.TempDir()
+	gitCLI(t, work, "clone", "-q", s.remote, ".")
+	writeFile(t, filepath.Join(work, "k8s/pinned/kustomization.yaml"), "resources: [deploy.yaml]\n")
+	writeFile(t, filepath.Join(work, "k8s/pinned/deploy.yaml"), `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: pinned, namespace: written-in-git}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: pinned}}
+  template:
+    metadata: {labels: {app: pinned}}
+    spec: {containers: [{name: pinned, image: reg/pinned:1}]}
+`)
+	gitCLI(t, work, "add", ".")
+	gitCLI(t, work, "commit", "-q", "-m", "pinned")
+	gitCLI(t, work, "push", "-q", "origin", "HEAD:"+scenario.Branch)
+	if _, err := s.repo.Fetch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := s.reader(Options{})
+	url := "file://" + s.remote
+	tests := []struct {
+		name string
+		src  fleet.InstanceSource
+		want string
+	}{
+		{"flux targetNamespace", fleet.InstanceSource{Operator: fleet.OperatorFlux, RepoURL: url, Path: "./k8s/pinned",
+			Namespace: "target", ForceNamespace: true}, "target"},
+		{"argo destination", fleet.InstanceSource{Operator: fleet.OperatorArgoCD, RepoURL: url, Path: "k8s/pinned",
+			Namespace: "target"}, "written-in-git"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.src.Key = fleet.GitKey{App: "pinned", Cluster: fmt.Sprint(i)}
+			f := r.Facts(context.Background(), []fleet.InstanceSource{tt.src})[tt.src.Key]
+			if f.RenderError != "" || len(f.Desired) != 1 || f.Desired[0].Namespace != tt.want {
+				t.Errorf("desired %+v (%s), want the Deployment in %s", f.Desired, f.RenderError, tt.want)
+			}
+		})
+	}
 }

@@ -29,8 +29,12 @@ type Request struct {
 	ValuesFiles []string
 	// ReleaseName is the Helm release name.
 	ReleaseName string
-	// Namespace is the target namespace.
+	// Namespace is the target namespace: Helm's release namespace and the
+	// namespace of objects that name none.
 	Namespace string
+	// ForceNamespace puts every rendered object in Namespace, whatever
+	// namespace git gives it (a Flux Kustomization's targetNamespace).
+	ForceNamespace bool
 	// Declared asks for DesiredAt: renders at recent commits of Path, which
 	// place the live objects of an application nobody reports a revision for.
 	Declared bool
@@ -42,16 +46,23 @@ type Request struct {
 // could not resolve): such instances get no git facts.
 //
 // Declared applications take path, render kind, values files and namespace
-// from the configuration for the instance's cluster. Operator instances use
-// the application name as Helm release name (fleet.InstanceSource carries
-// none); Flux values files, written relative to the source root, are made
-// relative to the chart.
+// from the configuration for the instance's cluster, and use the application
+// name as Helm release name. Operator instances render with the release name
+// and namespace the operator uses (fleet.InstanceSource: Argo CD's
+// Application name or helm.releaseName, a HelmRelease's releaseName and
+// targetNamespace, a Kustomization's targetNamespace); Flux values files,
+// written relative to the source root, are made relative to the chart.
 func (r *Reader) Request(src fleet.InstanceSource) (Request, bool) {
-	req := Request{Key: src.Key, Revision: src.Revision, Namespace: src.Namespace, ReleaseName: src.Key.App}
+	req := Request{Key: src.Key, Revision: src.Revision, Namespace: src.Namespace, ForceNamespace: src.ForceNamespace,
+		ReleaseName: src.ReleaseName}
+	if req.ReleaseName == "" {
+		req.ReleaseName = src.Key.App
+	}
 	if src.Operator == fleet.OperatorDeclared {
 		if app, ac, ok := r.declared(src.Key); ok {
 			req.Repo, req.Path, req.Kind = app.Repo, repo.CleanPaths([]string{ac.Path})[0], render.Kind(app.Render)
 			req.ValuesFiles, req.Namespace, req.Declared = ac.ValuesFiles, ac.Namespace, true
+			req.ForceNamespace, req.ReleaseName = false, src.Key.App
 			if req.Revision == "" {
 				if rc, ok := r.cfg.Repository(app.Repo); ok {
 					req.Revision = rc.Branch

@@ -435,6 +435,7 @@ func ArgoApp(cluster string, u *unstructured.Unstructured) fleet.ArgoApp {
 		a.RepoURL, a.Path, a.Chart = str(src, "repoURL"), str(src, "path"), str(src, "chart")
 		a.TargetRevision = str(src, "targetRevision")
 		a.ValueFiles = stringList(src, "helm", "valueFiles")
+		a.HelmReleaseName = str(src, "helm", "releaseName")
 	}
 	for _, v := range list(o, "status", "conditions") {
 		c := object(v)
@@ -478,6 +479,7 @@ func fluxObject(cluster string, kind fleet.FluxKind, u *unstructured.Unstructure
 	f := fleet.FluxObject{
 		Kind: kind, Cluster: cluster, Namespace: u.GetNamespace(), Name: u.GetName(), Labels: u.GetLabels(),
 		Suspended:             boolean(o, "spec", "suspend"),
+		TargetNamespace:       str(o, "spec", "targetNamespace"),
 		LastAppliedRevision:   str(o, "status", "lastAppliedRevision"),
 		LastAttemptedRevision: str(o, "status", "lastAttemptedRevision"),
 		Conditions:            conditions(o, "status", "conditions"),
@@ -493,6 +495,7 @@ func fluxObject(cluster string, kind fleet.FluxKind, u *unstructured.Unstructure
 			}
 		}
 	case fleet.FluxHelmRelease:
+		f.HelmReleaseName = str(o, "spec", "releaseName")
 		f.Chart = str(o, "spec", "chart", "spec", "chart")
 		f.ValueFiles = stringList(o, "spec", "chart", "spec", "valuesFiles")
 		source = mapAt(o, "spec", "chart", "spec", "sourceRef")

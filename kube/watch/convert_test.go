@@ -100,7 +100,7 @@ kind: Application
 metadata: {name: auth-service-prod-eu, namespace: argocd, labels: {fleetdeck.io/app: auth-service}}
 spec:
   destination: {name: prod-eu, namespace: auth}
-  source: {repoURL: "file:///fleet-gitops.git", path: k8s/auth-service, targetRevision: main, helm: {valueFiles: [values-prod.yaml]}}
+  source: {repoURL: "file:///fleet-gitops.git", path: k8s/auth-service, targetRevision: main, helm: {valueFiles: [values-prod.yaml], releaseName: auth}}
 status:
   sync: {status: OutOfSync, revision: bbbbbbb}
   health: {status: Degraded, message: "back-off"}
@@ -125,7 +125,7 @@ status:
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: catalog-api, namespace: flux-system}
-spec: {path: ./k8s/catalog-api/overlays/staging, sourceRef: {kind: GitRepository, name: fleet-gitops}, suspend: false}
+spec: {path: ./k8s/catalog-api/overlays/staging, sourceRef: {kind: GitRepository, name: fleet-gitops}, suspend: false, targetNamespace: catalog}
 status:
   lastAppliedRevision: main@sha1:1111111111111111111111111111111111111111
   lastAttemptedRevision: main@sha1:2222222222222222222222222222222222222222
@@ -140,6 +140,8 @@ kind: HelmRelease
 metadata: {name: search-indexer, namespace: flux-system}
 spec:
   suspend: true
+  releaseName: search-indexer
+  targetNamespace: search
   chart: {spec: {chart: ./k8s/search-indexer, valuesFiles: [values-stage.yaml], sourceRef: {kind: GitRepository, name: fleet-gitops, namespace: flux-system}}}
 status:
   lastAttemptedRevision: 0.3.0+333333333333
@@ -245,5 +247,46 @@ func TestFleetClusterState(t *testing.T) {
 		if got.State != tc.want || got.Err != tc.wantErr || got.Name != "c" {
 			t.Errorf("%s: got %+v, want state %s err %q", tc.phase, got, tc.want, tc.wantErr)
 		}
+	}
+}
+
+// TestTrimKeepsWhatConvertReads sends operator objects through the cache's trimming before
+// converting them: the fields that decide where and under which Helm release name an
+// instance renders must survive it.
+func TestTrimKeepsWhatConvertReads(t *testing.T) {
+	hr := trimHelmRelease(mustUnstructured(t, `
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: search-indexer, namespace: flux-system, managedFields: [{manager: x}]}
+spec:
+  releaseName: search
+  targetNamespace: search-ns
+  values: {big: blob}
+  chart: {spec: {chart: ./k8s/search-indexer, sourceRef: {kind: GitRepository, name: repo}}}
+`))
+	ks := trimKustomization(mustUnstructured(t, `
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: catalog, namespace: flux-system}
+spec: {path: ./k8s/catalog, targetNamespace: catalog, sourceRef: {kind: GitRepository, name: repo}, patches: [{patch: x}]}
+`))
+	app := trimArgoApp(mustUnstructured(t, `
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: search-prod-eu, namespace: argocd}
+spec:
+  destination: {name: prod-eu, namespace: search}
+  source: {repoURL: "file:///r.git", path: k8s/search, helm: {releaseName: search, valueFiles: [values-prod.yaml]}}
+`))
+	repos := map[repoKey]repoInfo{}
+	if f := fluxObject("staging", fleet.FluxHelmRelease, hr, repos); f.HelmReleaseName != "search" || f.TargetNamespace != "search-ns" ||
+		f.ReleaseName() != "search" || f.DestNamespace() != "search-ns" {
+		t.Errorf("trimmed HelmRelease = %+v", f)
+	}
+	if f := fluxObject("staging", fleet.FluxKustomization, ks, repos); f.TargetNamespace != "catalog" {
+		t.Errorf("trimmed Kustomization = %+v", f)
+	}
+	if a := ArgoApp("prod-eu", app); a.HelmReleaseName != "search" || a.ReleaseName() != "search" || a.DestNamespace != "search" {
+		t.Errorf("trimmed Application = %+v", a)
 	}
 }
