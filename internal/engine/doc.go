@@ -7,5 +7,7 @@
 // Long-running views (the TUI, `status --watch`) Subscribe and receive a new model after
 // changes, coalesced so that a busy fleet never produces more than one model per
 // Options.Coalesce. Every cluster and every repository runs on its own goroutines, owned by
-// Run: one unreachable or forbidden cluster never delays the others.
+// Run: one unreachable or forbidden cluster never delays the others. Git renders run on a
+// goroutine of their own too: the live model keeps the last git facts until new ones arrive,
+// so a slow Helm render never holds up a pod update.
 package engine

@@ -148,6 +148,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { e.fleet.Run(ctx) })
 	wg.Go(func() { e.git.run(ctx) })
+	wg.Go(func() { e.git.renderLoop(ctx) })
 	e.loop(ctx)
 	wg.Wait()
 	e.closeSubscriptions()
@@ -164,6 +165,17 @@ func (e *Engine) Repositories() []RepoStatus { return e.git.status() }
 // cluster however it hangs. Run must be running (or start within timeout). The error is
 // non-nil only when ctx ends or Run never started.
 func (e *Engine) Snapshot(ctx context.Context, timeout time.Duration) (fleet.Model, error) {
+	fs, err := e.Inputs(ctx, timeout)
+	if err != nil {
+		return fleet.Model{}, err
+	}
+	return fleet.Build(fs), nil
+}
+
+// Inputs is Snapshot before fleet.Build: what the clusters and git said, as one
+// fleet.Snapshot, with the same waiting and the same guarantees. It serves tools that judge the
+// same inputs in another way, such as fleet.AsDeclared.
+func (e *Engine) Inputs(ctx context.Context, timeout time.Duration) (fleet.Snapshot, error) {
 	if timeout <= 0 {
 		timeout = config.DefaultTimeout
 	}
@@ -174,9 +186,9 @@ func (e *Engine) Snapshot(ctx context.Context, timeout time.Duration) (fleet.Mod
 	case <-e.running:
 	case <-ctx.Done():
 		if err := context.Cause(ctx); errors.Is(err, context.DeadlineExceeded) {
-			return fleet.Model{}, fmt.Errorf("engine: not running after %s", timeout)
+			return fleet.Snapshot{}, fmt.Errorf("engine: not running after %s", timeout)
 		}
-		return fleet.Model{}, ctx.Err()
+		return fleet.Snapshot{}, ctx.Err()
 	}
 	// Keep part of the budget for rendering and building, so the answer arrives in time.
 	wait := timeout - min(timeout/5, time.Second) - time.Since(start)
@@ -193,18 +205,25 @@ func (e *Engine) Snapshot(ctx context.Context, timeout time.Duration) (fleet.Mod
 	})
 	wg.Wait()
 	if err := ctx.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fleet.Model{}, err
+		return fleet.Snapshot{}, err
 	}
 	// Rendering gets what is left of the budget, but at least a moment: a model without git
 	// facts because the clusters took all the time would misreport every revision.
 	gctx, gcancel := context.WithTimeout(context.WithoutCancel(ctx), max(timeout-time.Since(start), 500*time.Millisecond))
 	defer gcancel()
-	return e.build(gctx, timeout), nil
+	return e.inputs(gctx, timeout), nil
 }
 
-// build assembles the fleet snapshot and builds the model. A positive deadline marks the
-// clusters that are not settled as unreachable (one-shot); zero shows them as they are.
+// build assembles the fleet snapshot and builds the model.
 func (e *Engine) build(ctx context.Context, deadline time.Duration) fleet.Model {
+	return fleet.Build(e.inputs(ctx, deadline))
+}
+
+// inputs assembles the fleet snapshot. A positive deadline is a one-shot: clusters that are not
+// settled are marked unreachable, and the git facts are waited for (within ctx). Zero is the
+// live model: clusters show as they are, and the last git facts are used while new ones render
+// elsewhere, so that a slow render never holds up live updates.
+func (e *Engine) inputs(ctx context.Context, deadline time.Duration) fleet.Snapshot {
 	now := e.opts.Now()
 	fs := fleet.Snapshot{Now: now, ClusterAliases: e.aliases, Declared: e.declared}
 	for _, s := range e.slots {
@@ -220,8 +239,12 @@ func (e *Engine) build(ctx context.Context, deadline time.Duration) fleet.Model 
 		e.filter.apply(&cs)
 		cs.AddTo(&fs)
 	}
-	fs.Git = e.git.factsFor(ctx, fleet.InstanceSources(fs))
-	return fleet.Build(fs)
+	if deadline > 0 {
+		fs.Git, _ = e.git.factsFor(ctx, fleet.InstanceSources(fs))
+	} else {
+		fs.Git = e.git.latest(fleet.InstanceSources(fs))
+	}
+	return fs
 }
 
 // timedOut marks a cluster that did not finish listing in time as unreachable, saying what it

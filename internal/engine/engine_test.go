@@ -300,3 +300,142 @@ func TestSubscribeAfterRunEnded(t *testing.T) {
 		t.Error("Subscribe after Run returned an open channel")
 	}
 }
+
+// slowGit answers like fakeGit, but each call blocks until the test releases it (or the call's
+// context ends), like a long Helm render.
+type slowGit struct {
+	fakeGit
+	started chan struct{} // receives once per call, when the call starts
+	release chan struct{} // closed to let calls finish
+}
+
+func (g *slowGit) Facts(ctx context.Context, sources []fleet.InstanceSource) map[fleet.GitKey]fleet.GitFacts {
+	select {
+	case g.started <- struct{}{}:
+	default:
+	}
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return nil
+	}
+	return g.fakeGit.Facts(ctx, sources)
+}
+
+// TestLiveUpdatesFlowWhileGitRenders: while a git render is in flight, subscribers still get a
+// model at once and after every cluster change; the render's facts arrive in a later model.
+func TestLiveUpdatesFlowWhileGitRenders(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	d := deployment("shop", "web", "web:1.0")
+	d.Labels = map[string]string{fleet.ArgoInstanceLabel: "web-prod-eu"}
+	cs, c := fakeCluster("prod-eu", []runtime.Object{d},
+		[]runtime.Object{argoApp("web-prod-eu", "argocd", "prod-eu", "shop", "Synced", "Healthy")})
+	e := newEngine(testConfig("prod-eu"), Options{Coalesce: 20 * time.Millisecond}, []slot{{name: "prod-eu", cluster: c}}, nil)
+	git := &slowGit{started: make(chan struct{}, 1), release: make(chan struct{})}
+	withGit(e, git)
+	start(t, e)
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(git.release)
+		}
+	})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := e.Subscribe(ctx)
+	next := func(what string, cond func(fleet.Model) bool) fleet.Model {
+		t.Helper()
+		deadline := time.After(5 * time.Second)
+		for {
+			select {
+			case m, ok := <-ch:
+				if !ok {
+					t.Fatalf("%s: channel closed", what)
+				}
+				if cond(m) {
+					return m
+				}
+			case <-deadline:
+				t.Fatalf("no model with %s within 5s", what)
+			}
+		}
+	}
+	web := func(m fleet.Model) (*fleet.Instance, bool) {
+		a, ok := m.App("web")
+		if !ok {
+			return nil, false
+		}
+		return a.Instance("prod-eu")
+	}
+	m := next("web on a synced cluster", func(m fleet.Model) bool {
+		_, ok := web(m)
+		return ok && m.Clusters[0].State == fleet.ConnSynced
+	})
+	select {
+	case <-git.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the live model never asked for git facts")
+	}
+	if in, _ := web(m); in.Revision.Head != "" {
+		t.Fatalf("git facts in the model before the render finished: %+v", in.Revision)
+	}
+
+	// The render is still running: a new pod must reach the subscriber anyway.
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-abc12-x1",
+		OwnerReferences: []metav1.OwnerReference{{Kind: "Deployment", Name: "web", Controller: ptr(true)}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	if _, err := cs.CoreV1().Pods("shop").Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	next("the new pod while git renders", func(m fleet.Model) bool {
+		in, ok := web(m)
+		return ok && len(in.Workloads) == 1 && len(in.Workloads[0].Pods) == 1 && in.Revision.Head == ""
+	})
+	if n := git.calls.Load(); n != 0 {
+		t.Fatalf("%d git calls finished before release", n)
+	}
+
+	close(git.release)
+	released = true
+	next("git facts once the render finished", func(m fleet.Model) bool {
+		in, ok := web(m)
+		return ok && in.Revision.Head == strings.Repeat("a", 40) && len(in.Workloads[0].Pods) == 1
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestSnapshotDoesNotWaitForALiveRender: a one-shot snapshot taken while the live model's git
+// render holds the git side still returns within its timeout.
+func TestSnapshotDoesNotWaitForALiveRender(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	_, c := fakeCluster("prod-eu", []runtime.Object{deployment("shop", "web", "web:1.0")},
+		[]runtime.Object{argoApp("web-prod-eu", "argocd", "prod-eu", "shop", "Synced", "Healthy")})
+	e := newEngine(testConfig("prod-eu"), Options{Coalesce: 20 * time.Millisecond}, []slot{{name: "prod-eu", cluster: c}}, nil)
+	git := &slowGit{started: make(chan struct{}, 1), release: make(chan struct{})}
+	withGit(e, git)
+	start(t, e)
+	t.Cleanup(func() { close(git.release) })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.Subscribe(ctx)
+	select {
+	case <-git.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the live model never asked for git facts")
+	}
+	const timeout = time.Second
+	begin := time.Now()
+	m, err := e.Snapshot(context.Background(), timeout)
+	if took := time.Since(begin); took > timeout+300*time.Millisecond {
+		t.Errorf("Snapshot took %s with a %s timeout while a render held the git side", took, timeout)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.App("web"); !ok || m.Clusters[0].State != fleet.ConnSynced {
+		t.Errorf("snapshot without the live data: %+v", m)
+	}
+}

@@ -15,8 +15,9 @@ import (
 // GitFacts reads what git says about instances: the head of the tracked branch, the commits
 // touching each path and the rendered workloads. Implementations may be slow (rendering Helm
 // charts); the engine calls Facts only when the instance sources or a repository's head
-// changed, one call at a time, and gives it a deadline through ctx. A source it cannot
-// answer is left out of the map, or answered with RenderError set.
+// changed, one call at a time, and ends it through ctx (a deadline for one-shot snapshots,
+// shutdown for the live model, whose updates never wait for it). A source it cannot answer
+// is left out of the map, or answered with RenderError set.
 type GitFacts interface {
 	Facts(ctx context.Context, sources []fleet.InstanceSource) map[fleet.GitKey]fleet.GitFacts
 }
@@ -44,11 +45,18 @@ type RepoStatus struct {
 }
 
 // gitSide owns the repositories: it opens (clones) each one, fetches it periodically, and
-// caches the last facts so that a model rebuilt for a pod event does not render again.
+// caches the last facts so that a model rebuilt for a pod event does not render again. The
+// live model reads the cache without waiting (latest) and has renders run on renderLoop's
+// goroutine; one-shot snapshots wait for theirs (factsFor).
 type gitSide struct {
 	cfg     *config.Config
 	opts    Options
 	changed chan struct{} // coalescing: a head moved or a repository became available
+
+	// want holds the newest sources the live model needs facts for (latest replaces what
+	// renderLoop has not taken yet); rendered says, coalesced, that new facts are cached.
+	want     chan []fleet.InstanceSource
+	rendered chan struct{}
 
 	mu      sync.Mutex
 	repos   map[string]*repo.Repo
@@ -59,7 +67,9 @@ type gitSide struct {
 	// ready is closed once every repository had its first open attempt.
 	ready chan struct{}
 
-	factsMu   sync.Mutex // one Facts call at a time; guards the cache
+	factsSem chan struct{} // one Facts call at a time; a channel, so that waiting heeds ctx
+
+	cacheMu   sync.Mutex // guards the last complete answer, never held during a render
 	cacheKey  string
 	cacheGen  uint64
 	cacheVal  map[fleet.GitKey]fleet.GitFacts
@@ -69,10 +79,13 @@ type gitSide struct {
 func newGitSide(cfg *config.Config, opts Options) *gitSide {
 	return &gitSide{
 		cfg: cfg, opts: opts,
-		changed: make(chan struct{}, 1),
-		repos:   map[string]*repo.Repo{},
-		openErr: map[string]error{},
-		ready:   make(chan struct{}),
+		changed:  make(chan struct{}, 1),
+		want:     make(chan []fleet.InstanceSource, 1),
+		factsSem: make(chan struct{}, 1),
+		rendered: make(chan struct{}, 1),
+		repos:    map[string]*repo.Repo{},
+		openErr:  map[string]error{},
+		ready:    make(chan struct{}),
 	}
 }
 
@@ -191,27 +204,105 @@ func (g *gitSide) closeRepos() {
 	g.facts = nil
 }
 
-// factsFor answers the git facts of sources, from the cache when neither the sources nor any
-// head changed since the last complete answer.
-func (g *gitSide) factsFor(ctx context.Context, sources []fleet.InstanceSource) map[fleet.GitKey]fleet.GitFacts {
+// sourcesKey identifies a list of sources for the cache.
+func sourcesKey(sources []fleet.InstanceSource) string { return fmt.Sprintf("%#v", sources) }
+
+// current returns the git side and the generation of the heads.
+func (g *gitSide) current() (GitFacts, uint64) {
 	g.mu.Lock()
-	facts, gen := g.facts, g.gen
-	g.mu.Unlock()
+	defer g.mu.Unlock()
+	return g.facts, g.gen
+}
+
+// cached returns the last complete answer when it is for key at gen.
+func (g *gitSide) cached(key string, gen uint64) (map[fleet.GitKey]fleet.GitFacts, bool) {
+	g.cacheMu.Lock()
+	defer g.cacheMu.Unlock()
+	if g.cacheFull && g.cacheKey == key && g.cacheGen == gen {
+		return g.cacheVal, true
+	}
+	return nil, false
+}
+
+// factsFor answers the git facts of sources, from the cache when neither the sources nor any
+// head changed since the last complete answer, else by asking the git side and waiting for
+// it (within ctx). When ctx ends while another call holds the git side, the last complete
+// answer, whatever it was for, is the best there is. rendered reports that the git side was
+// asked and its answer kept.
+func (g *gitSide) factsFor(ctx context.Context, sources []fleet.InstanceSource) (val map[fleet.GitKey]fleet.GitFacts, rendered bool) {
+	facts, gen := g.current()
+	if facts == nil {
+		return nil, false
+	}
+	key := sourcesKey(sources)
+	if val, ok := g.cached(key, gen); ok {
+		return val, false
+	}
+	select {
+	case g.factsSem <- struct{}{}:
+	case <-ctx.Done():
+		g.cacheMu.Lock()
+		defer g.cacheMu.Unlock()
+		return g.cacheVal, false
+	}
+	defer func() { <-g.factsSem }()
+	// Another caller may have answered the same question while this one waited.
+	if val, ok := g.cached(key, gen); ok {
+		return val, false
+	}
+	val = facts.Facts(ctx, sources)
+	// An answer cut short by the deadline is used once but not kept.
+	if ctx.Err() != nil {
+		return val, false
+	}
+	g.cacheMu.Lock()
+	g.cacheKey, g.cacheGen, g.cacheVal, g.cacheFull = key, gen, val, true
+	g.cacheMu.Unlock()
+	return val, true
+}
+
+// latest returns at once the last complete facts, for whatever sources and heads they were
+// read; when those differ from sources or the current heads, it asks renderLoop for new ones,
+// after which rendered is signalled. Instances that the last facts do not cover show without
+// git facts until then.
+func (g *gitSide) latest(sources []fleet.InstanceSource) map[fleet.GitKey]fleet.GitFacts {
+	facts, gen := g.current()
 	if facts == nil {
 		return nil
 	}
-	key := fmt.Sprintf("%q", sources)
-	g.factsMu.Lock()
-	defer g.factsMu.Unlock()
-	if g.cacheFull && g.cacheKey == key && g.cacheGen == gen {
-		return g.cacheVal
-	}
-	val := facts.Facts(ctx, sources)
-	// An answer cut short by the deadline is used once but not kept.
-	if ctx.Err() == nil {
-		g.cacheKey, g.cacheGen, g.cacheVal, g.cacheFull = key, gen, val, true
+	key := sourcesKey(sources)
+	g.cacheMu.Lock()
+	val, fresh := g.cacheVal, g.cacheFull && g.cacheKey == key && g.cacheGen == gen
+	g.cacheMu.Unlock()
+	if !fresh {
+		// Only the update loop sends, so emptying the buffer first makes room for the newest.
+		select {
+		case <-g.want:
+		default:
+		}
+		select {
+		case g.want <- sources:
+		default:
+		}
 	}
 	return val
+}
+
+// renderLoop answers latest's requests, newest first, one at a time, until ctx ends.
+func (g *gitSide) renderLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case sources := <-g.want:
+			if _, rendered := g.factsFor(ctx, sources); rendered {
+				select {
+				case g.rendered <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
 }
 
 // status reports every configured repository.

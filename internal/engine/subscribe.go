@@ -111,6 +111,7 @@ func (e *Engine) loop(ctx context.Context) {
 			continue
 		case <-e.fleet.Changed():
 		case <-e.git.changed:
+		case <-e.git.rendered:
 		case <-e.subAdded:
 		}
 		if timerC != nil || !e.hasSubscribers() {
