@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/fleetdeck/fleetdeck/config"
+	"github.com/fleetdeck/fleetdeck/internal/engine"
+	"github.com/fleetdeck/fleetdeck/ui"
+)
+
+type tuiOptions struct {
+	// Theme overrides the config's ui.theme when set.
+	Theme string
+}
+
+const tuiLong = `ui opens the terminal UI on the configured fleet: one tree of applications across
+every cluster, worst first, with sync, health, git revision against live revision
+and image drift, kept current from the clusters' watches. "fleetdeck" without a
+verb does the same.
+
+Clusters appear as connecting until their first listing arrives; a slow or
+unreachable cluster delays nothing else. Press ? for every key, / to filter,
+p for problems only, q or Ctrl-C to quit.
+
+The UI needs a terminal. For a report that can be piped or scripted, use
+"fleetdeck status" (or "fleetdeck status --watch").`
+
+// addTUI makes root open the terminal UI when run without a verb and adds the
+// equivalent "ui" verb; both take --theme.
+func addTUI(root *cobra.Command, streams *IOStreams, gopts *GlobalOptions) {
+	rootOpts := &tuiOptions{}
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		return runTUI(cmd.Context(), streams, gopts, rootOpts)
+	}
+	addThemeFlag(root, rootOpts)
+
+	opts := &tuiOptions{}
+	cmd := &cobra.Command{
+		Use:   "ui",
+		Short: "Open the terminal UI on the configured fleet (the default verb)",
+		Long:  tuiLong,
+		Example: `  fleetdeck
+  fleetdeck ui --theme light
+  NO_COLOR=1 fleetdeck --readonly`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTUI(cmd.Context(), streams, gopts, opts)
+		},
+	}
+	addThemeFlag(cmd, opts)
+	root.AddCommand(cmd)
+}
+
+func addThemeFlag(cmd *cobra.Command, opts *tuiOptions) {
+	cmd.Flags().StringVar(&opts.Theme, "theme", "",
+		fmt.Sprintf("colour theme: %s (default: the config's ui.theme, else %s)", strings.Join(ui.Themes, ", "), config.DefaultTheme))
+}
+
+// runTUI loads the config, starts the engine, runs the ui until the user quits and stops the
+// engine before returning, so nothing it started outlives the call.
+func runTUI(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts *tuiOptions) error {
+	if !streams.OutIsTerminal {
+		return withExitCode(ExitError, errors.New(
+			"the terminal UI needs a terminal on standard output; for output that can be piped use `fleetdeck status` (or `fleetdeck status --watch`)"))
+	}
+	if opts.Theme != "" && !slices.Contains(ui.Themes, opts.Theme) {
+		return withExitCode(ExitError, fmt.Errorf("--theme %q: unknown theme (want one of %s)", opts.Theme, strings.Join(ui.Themes, ", ")))
+	}
+	cfg, _, err := config.Load(gopts.ConfigPath, streams.Getenv)
+	if err != nil {
+		return withExitCode(ExitError, err)
+	}
+	uopts := ui.Options{
+		ReadOnly: gopts.ReadOnly || cfg.ReadOnly,
+		Theme:    string(cfg.UI.Theme),
+		NoColor:  gopts.NoColor || (streams.Getenv != nil && streams.Getenv("NO_COLOR") != ""),
+		Version:  Version,
+	}
+	if opts.Theme != "" {
+		uopts.Theme = opts.Theme
+	}
+
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	// Ctrl-C is a key while the terminal is raw and the ui quits on it; SIGINT and SIGTERM from
+	// elsewhere, and SIGHUP when the terminal goes away, end the context, which ends the ui.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	eng, err := engine.New(cfg, engine.Options{Getenv: streams.Getenv, GitFacts: engine.GitstateFacts})
+	if err != nil {
+		return withExitCode(ExitError, err)
+	}
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		_ = eng.Run(ctx)
+	}()
+	// Subscribe before the ui starts: the first model (every cluster connecting) is then ready
+	// by the time the first frame is drawn.
+	updates := eng.Subscribe(ctx)
+	uiErr := ui.Run(ctx, ui.ChanSource(updates), uopts, streams.In, streams.Out)
+	cancel()
+	<-runDone
+
+	if uiErr != nil && !errors.Is(uiErr, tea.ErrInterrupted) {
+		return withExitCode(ExitError, fmt.Errorf("terminal UI: %w", uiErr))
+	}
+	return nil
+}
