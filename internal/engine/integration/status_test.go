@@ -99,6 +99,11 @@ func checkProblem(p scenario.Problem, in cli.InstanceReport) string {
 		}
 		return "no image drift to " + scenario.HandPatchTag
 	case scenario.LatestTag:
+		// Committed so in git: flagged, but neither drift nor out of sync (the HelmRelease
+		// renders into its targetNamespace under its releaseName, as helm-controller does).
+		if in.Sync.Status != fleet.Synced || in.Drift {
+			return "want Synced without drift"
+		}
 		for _, im := range in.Images {
 			if im.Latest {
 				return ""
@@ -126,8 +131,9 @@ func checkProblem(p scenario.Problem, in cli.InstanceReport) string {
 	return "unknown problem kind " + string(p.Kind)
 }
 
-// TestStatusOnTheSandbox checks every injected problem, the healthy app, the restricted user
-// and, last because it breaks the fleet for what follows, a killed API server.
+// TestStatusOnTheSandbox checks every injected problem, the healthy app, the restricted user,
+// fleetdeck's own judgement against the operator's and, last because it breaks the fleet for
+// what follows, a killed API server.
 func TestStatusOnTheSandbox(t *testing.T) {
 	f := sandboxtest.Fleet(t)
 
@@ -204,6 +210,10 @@ func TestStatusOnTheSandbox(t *testing.T) {
 				t.Errorf("viewer on %s: state %s forbidden %v (%s), want reachable with forbidden resources", c.Name, c.State, c.Forbidden, c.Error)
 			}
 		}
+	})
+
+	t.Run("fleetdeck's own sync and health agree with Argo CD's", func(t *testing.T) {
+		checkOwnRulesAgree(t, f)
 	})
 
 	t.Run("a killed API server is unreachable within --timeout", func(t *testing.T) {
