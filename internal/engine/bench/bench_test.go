@@ -172,15 +172,24 @@ func rssAfterSync(b *testing.B, env []string, bin, configPath string) float64 {
 	if err != nil {
 		b.Fatalf("read the RSS of status --watch: %v", err)
 	}
+	mb := map[string]float64{}
 	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			if err != nil {
-				b.Fatalf("VmRSS %q: %v", v, err)
-			}
-			return float64(kb) / 1024
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "VmRSS" && k != "RssAnon" && k != "RssFile") {
+			continue
 		}
+		kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+		if err != nil {
+			b.Fatalf("%s %q: %v", k, v, err)
+		}
+		mb[k] = float64(kb) / 1024
 	}
-	b.Fatalf("no VmRSS in /proc/%d/status", cmd.Process.Pid)
-	return 0
+	rss, ok := mb["VmRSS"]
+	if !ok {
+		b.Fatalf("no VmRSS in /proc/%d/status", cmd.Process.Pid)
+	}
+	// File-backed pages are the executable's own (shared, reclaimable); anonymous ones are
+	// the caches and the model.
+	b.Logf("RSS after sync %.0f MB: %.0f MB anonymous (heap, stacks), %.0f MB file-backed (the executable)", rss, mb["RssAnon"], mb["RssFile"])
+	return rss
 }
