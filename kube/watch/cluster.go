@@ -8,12 +8,9 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 )
 
@@ -29,8 +26,12 @@ type Cluster struct {
 	changed chan struct{}
 
 	mu sync.Mutex
-	// feeds holds, per resource name, one feed per watched namespace.
-	feeds map[string][]*feed
+	// res holds the cached resources by name (see ResourceState.Name).
+	res map[string]*cachedResource
+	// nsFeed watches the namespaces once some resource is read namespace by namespace.
+	nsFeed *feed
+	// scopeKick wakes the scope loop (see scope.go).
+	scopeKick chan struct{}
 	// gitops holds, per GitOps CRD, the version being watched ("" before discovery or when
 	// the cluster does not serve it).
 	gitops       map[string]string
@@ -73,7 +74,8 @@ func NewForClients(name string, clients Clients, opts Options) *Cluster {
 		opts:    opts,
 		clients: clients,
 		changed: make(chan struct{}, 1),
-		feeds:   map[string][]*feed{},
+		res:       map[string]*cachedResource{},
+		scopeKick: make(chan struct{}, 1),
 		gitops:  map[string]string{},
 		phase:   Connecting,
 		since:   opts.Now(),
@@ -138,51 +140,46 @@ func (c *Cluster) Run(ctx context.Context) {
 		c.discovered = true
 		c.mu.Unlock()
 	}
+	if len(c.opts.Namespaces) == 0 {
+		wg.Go(func() { c.scopeLoop(ctx, &wg) })
+	}
 	wg.Go(func() { c.monitor(ctx) })
 	c.refresh()
 	<-ctx.Done()
 	wg.Wait()
 }
 
-// startKind starts one feed per watched namespace for k. The caller holds a count on wg.
+// startKind starts reading k: cluster-wide, or in each namespace of Options.Namespaces. The
+// caller holds a count on wg.
 func (c *Cluster) startKind(ctx context.Context, wg *sync.WaitGroup, k *kind) {
-	namespaces := c.opts.Namespaces
-	if len(namespaces) == 0 {
-		namespaces = []string{""}
-	}
-	feeds := make([]*feed, 0, len(namespaces))
-	for _, ns := range namespaces {
-		f := &feed{c: c, kind: k, ns: ns, items: map[string]runtime.Object{}}
-		fctx, cancel := context.WithCancel(ctx)
-		f.cancel = cancel
-		f.done = make(chan struct{})
-		feeds = append(feeds, f)
-		backoff := wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Jitter: 0.5,
-			Steps: 1 << 30, Cap: c.opts.MaxBackoff}
-		r := cache.NewReflectorWithOptions(&feedLW{f: f}, k.example, f, cache.ReflectorOptions{
-			Name:            c.name + "/" + k.name + "/" + ns,
-			TypeDescription: k.name,
-			Backoff:         &backoff,
-		})
-		wg.Go(func() {
-			defer close(f.done)
-			r.RunWithContext(fctx)
-		})
+	r := &cachedResource{kind: k, gr: schema.ParseGroupResource(k.name)}
+	if len(c.opts.Namespaces) == 0 {
+		r.wide = c.newFeed(k, r, "")
+	} else {
+		r.byNS = map[string]*feed{}
+		for _, ns := range c.opts.Namespaces {
+			r.byNS[ns] = c.newFeed(k, r, ns)
+		}
 	}
 	c.mu.Lock()
-	c.feeds[k.name] = feeds
+	c.res[k.name] = r
+	for _, f := range r.all() {
+		f.start(ctx, wg)
+	}
 	c.mu.Unlock()
 }
 
 // stopKind stops the feeds of a resource (a CRD that went away) and forgets its objects.
 func (c *Cluster) stopKind(name string) {
 	c.mu.Lock()
-	feeds := c.feeds[name]
-	delete(c.feeds, name)
+	var feeds []*feed
+	if r := c.res[name]; r != nil {
+		feeds = r.all()
+	}
+	delete(c.res, name)
 	c.mu.Unlock()
 	for _, f := range feeds {
-		f.cancel()
-		<-f.done
+		f.stop()
 	}
 	c.notify()
 }
@@ -235,7 +232,7 @@ func (c *Cluster) discover(ctx context.Context, wg *sync.WaitGroup) error {
 			}
 		}
 		c.mu.Lock()
-		current, running := c.gitops[gk.name], c.feeds[gk.name] != nil
+		current, running := c.gitops[gk.name], c.res[gk.name] != nil
 		c.gitops[gk.name] = version
 		c.mu.Unlock()
 		if running && current != version {
@@ -307,6 +304,9 @@ func (c *Cluster) observe(ctx context.Context, f *feed, err error) {
 	now := c.opts.Now()
 	c.mu.Lock()
 	if f != nil {
+		if class == errForbidden {
+			c.fallBackLocked(f)
+		}
 		f.forbidden = class == errForbidden
 		f.missing = class == errMissing
 		f.err = errText(err)
@@ -318,6 +318,9 @@ func (c *Cluster) observe(ctx context.Context, f *feed, err error) {
 	c.reachableLocked(now)
 	c.mu.Unlock()
 	c.refresh()
+	if class == errForbidden {
+		c.kickScope()
+	}
 }
 
 func (c *Cluster) setUnreachable(err error) {
@@ -371,24 +374,11 @@ func (c *Cluster) State() State {
 func (c *Cluster) stateLocked() State {
 	now := c.opts.Now()
 	st := State{LastEvent: c.lastEvent, LastContact: c.lastContact}
-	for _, name := range sortedKeys(c.feeds) {
-		rs := ResourceState{Name: name, Synced: true}
-		for _, f := range c.feeds[name] {
-			rs.Synced = rs.Synced && f.synced
-			rs.Forbidden = rs.Forbidden || f.forbidden
-			rs.Missing = rs.Missing || f.missing
-			rs.Objects += len(f.items)
-			if rs.Err == "" && f.err != "" {
-				rs.Err = f.err
-				if f.ns != "" {
-					rs.Err = "namespace " + f.ns + ": " + f.err
-				}
-			}
-		}
-		st.Resources = append(st.Resources, rs)
+	for _, name := range sortedKeys(c.res) {
+		st.Resources = append(st.Resources, c.res[name].stateLocked(name))
 	}
 	for _, gk := range gitopsKinds {
-		if c.feeds[gk.name] != nil {
+		if c.res[gk.name] != nil {
 			continue
 		}
 		// Not watched: unknown before discovery, missing after it.
@@ -398,13 +388,22 @@ func (c *Cluster) stateLocked() State {
 	for _, r := range st.Resources {
 		if r.Forbidden {
 			st.Forbidden = append(st.Forbidden, r.Name)
+			if len(r.Namespaces) > 0 && len(r.ForbiddenNamespaces) > 0 {
+				if st.ForbiddenIn == nil {
+					st.ForbiddenIn = map[string][]string{}
+				}
+				st.ForbiddenIn[r.Name] = r.ForbiddenNamespaces
+			}
 		}
 		if r.Missing {
 			st.Missing = append(st.Missing, r.Name)
 		}
-		if st.Err == "" && r.Err != "" && !r.Missing {
+		if st.Err == "" && r.Err != "" && !r.Missing && !r.Forbidden {
 			st.Err = r.Name + ": " + r.Err
 		}
+	}
+	if st.Err == "" {
+		st.Err = forbiddenSummary(st.Resources)
 	}
 	complete := c.started && st.Complete()
 	switch {

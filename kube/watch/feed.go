@@ -20,7 +20,11 @@ import (
 type feed struct {
 	c    *Cluster
 	kind *kind
-	ns   string
+	// res is the resource the feed fills; nil for the namespace watch of the scope loop.
+	res *cachedResource
+	ns  string
+	// placeholder: a namespace the access review denied; nothing runs (cancel is nil).
+	placeholder bool
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -86,8 +90,16 @@ func (f *feed) put(obj any) error {
 	}
 	c.lastEvent, c.lastContact = now, now
 	c.mu.Unlock()
-	c.notify()
+	f.itemsChanged()
 	return nil
+}
+
+// itemsChanged wakes readers, and the scope loop when the namespaces changed.
+func (f *feed) itemsChanged() {
+	f.c.notify()
+	if f.res == nil {
+		f.c.kickScope()
+	}
 }
 
 // Delete forgets an object.
@@ -102,7 +114,7 @@ func (f *feed) Delete(obj any) error {
 	f.deleteLocked(key)
 	c.lastEvent, c.lastContact = now, now
 	c.mu.Unlock()
-	c.notify()
+	f.itemsChanged()
 	return nil
 }
 
@@ -145,6 +157,7 @@ func (f *feed) Replace(list []any, _ string) error {
 	c.reachableLocked(now)
 	c.mu.Unlock()
 	c.refresh()
+	c.kickScope()
 	return nil
 }
 
@@ -246,6 +259,7 @@ func (l *feedLW) report(ctx context.Context, err error) {
 		l.f.c.contact()
 		if changed {
 			l.f.c.refresh()
+			l.f.c.kickScope()
 		}
 		return
 	}

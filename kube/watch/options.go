@@ -23,6 +23,12 @@ type Options struct {
 	// GitOps objects are watched in these namespaces too: include Argo CD's and Flux's
 	// namespaces (argocd, flux-system) when they matter.
 	Namespaces []string
+	// CandidateNamespaces are the namespaces to try, with Namespaces empty, for a resource the
+	// credentials may not list cluster-wide when they may not list the namespaces either: the
+	// namespaces the config names for this cluster (declared applications, Argo CD and Flux
+	// discovery) and the kubeconfig context's namespace. Each is read if an access review
+	// allows it. When the namespaces may be listed, all of them are tried instead.
+	CandidateNamespaces []string
 	// Extra are further resources to cache, e.g. the kinds of applications declared in the
 	// config file beyond the built-in workloads. They are trimmed to metadata, spec and status.
 	Extra []schema.GroupVersionResource

@@ -41,7 +41,8 @@ func (c *Cluster) Snapshot() ClusterSnapshot {
 	defer c.mu.Unlock()
 	now := c.opts.Now()
 	s := ClusterSnapshot{Cluster: c.name, State: c.stateLocked()}
-	for name, feeds := range c.feeds {
+	for name, r := range c.res {
+		feeds, _ := r.active()
 		var objs []any
 		for _, f := range feeds {
 			for _, key := range sortedKeys(f.items) {

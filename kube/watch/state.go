@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -32,11 +34,20 @@ type ResourceState struct {
 	// Name is the plural resource with its group: "pods", "deployments.apps",
 	// "applications.argoproj.io".
 	Name string
-	// Synced is true once the first list finished (in every watched namespace). It stays true
-	// across reconnections: the cache keeps serving the last known objects.
+	// Synced is true once the first list finished (in every namespace it is read in). It stays
+	// true across reconnections: the cache keeps serving the last known objects.
 	Synced bool
-	// Forbidden: the credentials may not list or watch it (in at least one watched namespace).
+	// Forbidden: the credentials may not list or watch it somewhere: cluster-wide with no
+	// namespace to fall back on, or in the namespaces of ForbiddenNamespaces.
 	Forbidden bool
+	// Namespaces are the namespaces it is read in one by one, sorted: those of
+	// Options.Namespaces, or, when listing it cluster-wide is forbidden, those it may be read
+	// in. Nil when it is read cluster-wide.
+	Namespaces []string
+	// ForbiddenNamespaces are the namespaces it may not be read in, sorted, when it is read
+	// namespace by namespace. A resource that is Forbidden with no Namespaces is unreadable
+	// everywhere.
+	ForbiddenNamespaces []string
 	// Missing: the cluster does not serve it (a GitOps CRD that is not installed).
 	Missing bool
 	// Objects is how many objects are cached.
@@ -45,15 +56,30 @@ type ResourceState struct {
 	Err string
 }
 
-// settled reports whether the resource needs nothing more before the model is complete.
-func (r ResourceState) settled() bool { return r.Synced || r.Forbidden || r.Missing }
+// settled reports whether the resource needs nothing more before the model is complete: it
+// is listed wherever it may be read, or it may be read nowhere, or it is not served.
+func (r ResourceState) settled() bool {
+	return r.Synced || r.Missing || (r.Forbidden && len(r.Namespaces) == 0)
+}
+
+// ForbiddenIn reports whether objects of the resource in namespace ns may be missing from
+// the cache because the credentials may not read them there: the resource is forbidden and
+// is not read in ns. ns "" asks about cluster-scoped objects.
+func (r ResourceState) ForbiddenIn(ns string) bool {
+	return r.Forbidden && !slices.Contains(r.Namespaces, ns)
+}
 
 // State is the connection state of one cluster.
 type State struct {
 	Phase Phase
-	// Forbidden and Missing list resource names (see ResourceState.Name), sorted.
+	// Forbidden lists the resources the credentials may not read somewhere, and Missing those
+	// the cluster does not serve, by name (see ResourceState.Name), sorted.
 	Forbidden []string
 	Missing   []string
+	// ForbiddenIn maps the resources of Forbidden that are read in some namespaces to the
+	// namespaces they may not be read in ("pods" → ["payments"]). A resource of Forbidden
+	// without an entry may be read nowhere.
+	ForbiddenIn map[string][]string
 	// Resources has one entry per resource, sorted by name.
 	Resources []ResourceState
 	// LastEvent is when the last list or watch event changed the cache; zero before any.
@@ -62,9 +88,47 @@ type State struct {
 	LastContact time.Time
 	// Since is when the cluster entered its current phase.
 	Since time.Time
-	// Err is the error behind the phase (why it is unreachable, or the first resource error),
-	// with tokens and passwords masked; empty when none.
+	// Err is the error behind the phase, with tokens and passwords masked; empty when none:
+	// why it is unreachable, else the first resource error, else what is forbidden where
+	// ("events, pods: forbidden in kube-system, payments").
 	Err string
+}
+
+// ForbiddenAt reports whether objects of resource (a ResourceState.Name) in namespace ns may
+// be missing from the cache because the credentials may not read them there.
+func (s State) ForbiddenAt(resource, ns string) bool {
+	for _, r := range s.Resources {
+		if r.Name == resource {
+			return r.ForbiddenIn(ns)
+		}
+	}
+	return false
+}
+
+// forbiddenSummary says which resources are forbidden where, resources with the same
+// namespaces grouped, in resource order: "events, pods: forbidden in payments; secrets:
+// forbidden". Empty when nothing is forbidden.
+func forbiddenSummary(resources []ResourceState) string {
+	var groups []string
+	byWhere := map[string][]string{}
+	for _, r := range resources {
+		if !r.Forbidden {
+			continue
+		}
+		where := "forbidden"
+		if len(r.Namespaces) > 0 && len(r.ForbiddenNamespaces) > 0 {
+			where = "forbidden in " + joinNames(r.ForbiddenNamespaces)
+		}
+		if byWhere[where] == nil {
+			groups = append(groups, where)
+		}
+		byWhere[where] = append(byWhere[where], r.Name)
+	}
+	parts := make([]string, 0, len(groups))
+	for _, where := range groups {
+		parts = append(parts, strings.Join(byWhere[where], ", ")+": "+where)
+	}
+	return truncate(strings.Join(parts, "; "), 300)
 }
 
 // Complete reports whether every resource that can be read has been listed: the cache then
