@@ -70,16 +70,16 @@ func New(name string, cfg *rest.Config, opts Options) *Cluster {
 func NewForClients(name string, clients Clients, opts Options) *Cluster {
 	opts = opts.withDefaults()
 	return &Cluster{
-		name:    name,
-		opts:    opts,
-		clients: clients,
-		changed: make(chan struct{}, 1),
+		name:      name,
+		opts:      opts,
+		clients:   clients,
+		changed:   make(chan struct{}, 1),
 		res:       map[string]*cachedResource{},
 		scopeKick: make(chan struct{}, 1),
-		gitops:  map[string]string{},
-		phase:   Connecting,
-		since:   opts.Now(),
-		bcast:   make(chan struct{}),
+		gitops:    map[string]string{},
+		phase:     Connecting,
+		since:     opts.Now(),
+		bcast:     make(chan struct{}),
 	}
 }
 
