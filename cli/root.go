@@ -67,6 +67,7 @@ revert commits.`,
 		newConfigCmd(streams, opts),
 		newDemoCmd(streams, opts),
 		newStatusCmd(streams, opts),
+		newLogsCmd(streams, opts),
 	)
 	// Without a verb fleetdeck opens the terminal UI (also "fleetdeck ui").
 	addTUI(root, streams, opts)
