@@ -1,0 +1,289 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fleetdeck/fleetdeck/internal/sandbox/sandboxtest"
+	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
+)
+
+// Terminal size of the test: wide enough for the tree and the details pane side by side.
+const (
+	termWidth  = 160
+	termHeight = 48
+)
+
+// buildFleetdeck builds the fleetdeck binary into a temporary directory, so the test runs what
+// a user runs.
+func buildFleetdeck(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build fleetdeck: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "fleetdeck")
+	cmd := exec.Command(goBin, "build", "-o", bin, "github.com/fleetdeck/fleetdeck")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build fleetdeck: %v\n%s", err, out)
+	}
+	return bin
+}
+
+var rowName = regexp.MustCompile(`^\s*\S?\s*\S?\s*[▸▾]\s+(\S+)`)
+
+// treeLeft is the tree's part of a screen line: the details pane, when shown, starts at the
+// first vertical bar.
+func treeLeft(line string) string {
+	if i := strings.Index(line, "│"); i >= 0 {
+		return line[:i]
+	}
+	return line
+}
+
+// treeApps lists the applications of the tree in screen order. Lines 0 and 1 are the header
+// and the clusters' states; the last line is the key help.
+func treeApps(screen []string) []string {
+	var apps []string
+	for i := 2; i < len(screen)-1; i++ {
+		m := rowName.FindStringSubmatch(treeLeft(screen[i]))
+		if m == nil {
+			continue
+		}
+		if _, ok := scenario.AppByName(m[1]); ok && !slices.Contains(apps, m[1]) {
+			apps = append(apps, m[1])
+		}
+	}
+	return apps
+}
+
+// allApps says whether the tree shows every application of the scenario.
+func allApps(screen []string) bool {
+	shown := treeApps(screen)
+	for _, a := range scenario.Apps {
+		if !slices.Contains(shown, a.Name) {
+			return false
+		}
+	}
+	return true
+}
+
+// clustersSynced says whether the header shows every cluster synced.
+func clustersSynced(screen []string) bool {
+	if len(screen) < 2 {
+		return false
+	}
+	for _, c := range scenario.Clusters {
+		if !strings.Contains(screen[1], c+" synced") {
+			return false
+		}
+	}
+	return true
+}
+
+// problemsFirst says whether every application with an injected problem is above every
+// application without one.
+func problemsFirst(screen []string) bool {
+	return problemOrderError(treeApps(screen)) == ""
+}
+
+func problemOrderError(apps []string) string {
+	lastProblem, firstHealthy := -1, len(apps)
+	for i, a := range apps {
+		if hasProblem(a) {
+			lastProblem = max(lastProblem, i)
+		} else {
+			firstHealthy = min(firstHealthy, i)
+		}
+	}
+	if lastProblem > firstHealthy {
+		return apps[firstHealthy] + " (no problem) is above " + apps[lastProblem] + " (has a problem)"
+	}
+	return ""
+}
+
+func hasProblem(app string) bool {
+	return slices.ContainsFunc(scenario.Problems, func(p scenario.Problem) bool { return p.App == app })
+}
+
+func contains(screen []string, s string) bool {
+	return strings.Contains(strings.Join(screen, "\n"), s)
+}
+
+// TestTUIInTerminal runs `fleetdeck` in tmux against the sandbox fleet, as a user would: the
+// first screen, the tree's order, the crashlooping instance, help, filter and quitting.
+func TestTUIInTerminal(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (Debian package tmux: apt-get install tmux); the terminal end-to-end test needs it")
+	}
+	f := sandboxtest.Fleet(t)
+	bin := buildFleetdeck(t)
+
+	env := []string{
+		"TERM=tmux-256color",
+		"XDG_CACHE_HOME=" + t.TempDir(), // a private git cache: the first screen includes the clone
+		"FLEETDECK_CONFIG=" + f.ConfigPath,
+		"NO_COLOR=",
+	}
+	start := time.Now()
+	term := startTerminal(t, termWidth, termHeight, env, bin)
+
+	// The first frame: every cluster is listed (connecting at first) before any answer.
+	term.waitFor("the header with every cluster", 30*time.Second, func(s []string) bool {
+		for _, c := range scenario.Clusters {
+			if !contains(s, c) {
+				return false
+			}
+		}
+		return true
+	})
+	firstFrame := time.Since(start)
+	term.waitFor("every cluster synced and every application", 2*time.Minute, func(s []string) bool {
+		return clustersSynced(s) && allApps(s)
+	})
+	allShown := time.Since(start)
+	screen := term.waitFor("the applications with problems above the others", time.Minute, problemsFirst)
+	complete := time.Since(start)
+	t.Logf("start to first frame %s, to every cluster synced and every app shown %s, to the first complete screen (problems first) %s",
+		firstFrame.Round(time.Millisecond), allShown.Round(time.Millisecond), complete.Round(time.Millisecond))
+	if path := os.Getenv("FLEETDECK_E2E_TIMINGS"); path != "" {
+		line := "first_frame=" + firstFrame.String() + " all_shown=" + allShown.String() + " complete=" + complete.String() + "\n"
+		if err := os.WriteFile(path, []byte(line), 0o644); err != nil {
+			t.Errorf("write timings: %v", err)
+		}
+	}
+
+	t.Run("tree", func(t *testing.T) {
+		apps := treeApps(screen)
+		if len(apps) != len(scenario.Apps) {
+			t.Errorf("tree shows %d applications %v, want the scenario's %d", len(apps), apps, len(scenario.Apps))
+		}
+		if msg := problemOrderError(apps); msg != "" {
+			t.Errorf("not worst first: %s; order %v", msg, apps)
+		}
+		if !hasProblem(apps[0]) {
+			t.Errorf("the first row, %s, has no injected problem", apps[0])
+		}
+	})
+
+	t.Run("crashlooping instance degraded", func(t *testing.T) {
+		var bad scenario.Problem
+		for _, p := range scenario.Problems {
+			if p.Kind == scenario.BadBump {
+				bad = p
+			}
+		}
+		// Filter to the app, keep the filter, expand it: one row per cluster.
+		term.keys("/")
+		term.typeText(bad.App)
+		term.keys("Enter")
+		term.waitFor("only "+bad.App, 10*time.Second, func(s []string) bool {
+			apps := treeApps(s)
+			return len(apps) == 1 && apps[0] == bad.App
+		})
+		term.keys("l")
+		s := term.waitFor("the instance on "+bad.Cluster, 10*time.Second, func(s []string) bool {
+			return instanceRow(s, bad.Cluster) != ""
+		})
+		if row := instanceRow(s, bad.Cluster); !strings.Contains(row, "Degraded") {
+			t.Errorf("%s on %s is not marked Degraded:\n%s\nscreen:\n%s", bad.App, bad.Cluster, row, strings.Join(s, "\n"))
+		}
+		for _, c := range scenario.Clusters {
+			if c == bad.Cluster || !slices.Contains(mapKeys(bad.App), c) {
+				continue
+			}
+			if row := instanceRow(s, c); strings.Contains(row, "Degraded") {
+				t.Errorf("%s on %s has no injected problem but is marked Degraded: %s", bad.App, c, row)
+			}
+		}
+		term.keys("Escape")
+		term.waitFor("every application again", 10*time.Second, allApps)
+	})
+
+	t.Run("help", func(t *testing.T) {
+		term.keys("?")
+		s := term.waitFor("the help screen", 10*time.Second, func(s []string) bool {
+			return contains(s, "close help") && contains(s, "Symbols")
+		})
+		for _, want := range []string{"quit", "filter", "problems only", "Degraded", "DRIFT"} {
+			if !contains(s, want) {
+				t.Errorf("help lacks %q:\n%s", want, strings.Join(s, "\n"))
+			}
+		}
+		term.keys("Escape")
+		term.waitFor("the tree after closing help", 10*time.Second, func(s []string) bool {
+			return !contains(s, "close help") && allApps(s)
+		})
+	})
+
+	t.Run("filter", func(t *testing.T) {
+		term.keys("/")
+		term.typeText("notif")
+		s := term.waitFor("the filtered tree", 10*time.Second, func(s []string) bool {
+			apps := treeApps(s)
+			return len(apps) == 1 && apps[0] == scenario.NotificationWorker
+		})
+		if !contains(s, "/notif") {
+			t.Errorf("the filter line does not show what was typed:\n%s", strings.Join(s, "\n"))
+		}
+		term.keys("Escape")
+		term.waitFor("every application after clearing the filter", 10*time.Second, allApps)
+	})
+
+	t.Run("quit", func(t *testing.T) {
+		pid, _, _ := term.pane()
+		term.keys("q")
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			_, dead, status := term.pane()
+			if dead {
+				if status != 0 {
+					t.Errorf("fleetdeck exited with status %d, want 0", status)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("fleetdeck (pid %d) still runs 15s after q:\n%s", pid, strings.Join(term.screen(), "\n"))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		left, err := processesOf(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) > 0 {
+			t.Errorf("processes of %s left after quitting: %v", bin, left)
+		}
+		if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid))); err == nil {
+			t.Errorf("the pane's process %d still exists after quitting", pid)
+		}
+	})
+}
+
+// instanceRow is the tree row of the expanded app's instance on cluster ("" when not shown).
+func instanceRow(screen []string, cluster string) string {
+	re := regexp.MustCompile(`[▸▾]\s+` + regexp.QuoteMeta(cluster) + `\s`)
+	for _, line := range screen[2 : len(screen)-1] {
+		if left := treeLeft(line); re.MatchString(left) {
+			return strings.TrimRight(left, " ")
+		}
+	}
+	return ""
+}
+
+// mapKeys lists the clusters app runs on.
+func mapKeys(app string) []string {
+	a, _ := scenario.AppByName(app)
+	var cs []string
+	for c := range a.Instances {
+		cs = append(cs, c)
+	}
+	return cs
+}
