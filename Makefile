@@ -24,9 +24,17 @@ build:
 prepare: build
 	$(BIN) demo prepare
 
-# Start the three-cluster sandbox fleet and return; `make demo-down` stops it.
+# Start the three-cluster sandbox fleet (or reuse the running one), then open
+# the terminal UI on it; quitting the UI leaves the fleet running and
+# `make demo-down` stops it. Without a terminal it only starts the fleet and
+# prints how to use it.
 demo: build
 	$(BIN) demo up $(DEMO_ARGS)
+	@if [ -t 0 ] && [ -t 1 ]; then \
+		eval "$$($(BIN) demo env $(DEMO_ARGS))" && exec $(BIN) --config "$$FLEETDECK_CONFIG"; \
+	else \
+		echo; echo "Not a terminal: the UI was not opened. In a terminal run: eval \"\$$($(BIN) demo env $(DEMO_ARGS))\" && $(BIN)"; \
+	fi
 
 demo-down: build
 	$(BIN) demo down $(DEMO_ARGS)
