@@ -222,8 +222,14 @@ func (s *streamer) stopAll() {
 	}
 }
 
-// send delivers e unless ctx ends first.
+// send delivers e unless ctx ends first (an entry that fits in the buffer is delivered even
+// then, so that ends and notices are not lost to a race with cancellation).
 func (s *streamer) send(ctx context.Context, e Entry) bool {
+	select {
+	case s.out <- e:
+		return true
+	default:
+	}
 	select {
 	case s.out <- e:
 		return true
