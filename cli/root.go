@@ -68,6 +68,8 @@ revert commits.`,
 		newDemoCmd(streams, opts),
 		newStatusCmd(streams, opts),
 		newLogsCmd(streams, opts),
+		newHistoryCmd(streams, opts),
+		newRevertCmd(streams, opts),
 	)
 	// Without a verb fleetdeck opens the terminal UI (also "fleetdeck ui").
 	addTUI(root, streams, opts)
