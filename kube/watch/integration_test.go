@@ -83,10 +83,19 @@ func TestRealFleet(t *testing.T) {
 			t.Fatalf("cluster %s: create deployment: %v", name, err)
 		}
 	}
+	// One Warning event where the viewer may read and one where it may not.
+	denied := controlplane.ViewerDeniedNamespace()
+	for _, ns := range []string{"catalog", denied} {
+		if _, err := kube["a"].CoreV1().Events(ns).Create(ctx, warningEvent(ns, "probe-"+ns), metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create event in %s: %v", ns, err)
+		}
+	}
 
 	// Goroutines of the control planes (process reapers) are not the watcher's.
 	ignore := goleak.IgnoreCurrent()
-	opts := Options{ProbeInterval: time.Second, ProbeTimeout: time.Second, DiscoveryInterval: time.Second}
+	// ForbiddenRetry is short so that a namespace granted to the viewer is read within the test.
+	opts := Options{ProbeInterval: time.Second, ProbeTimeout: time.Second, DiscoveryInterval: time.Second,
+		ForbiddenRetry: 2 * time.Second}
 	var clusters []*Cluster
 	for _, name := range []string{"a", "b"} {
 		cfg, err := cp.RESTConfig(name)
@@ -124,7 +133,14 @@ func TestRealFleet(t *testing.T) {
 	defer stop()
 
 	begin := time.Now()
-	if !fl.WaitSynced(ctx, 20*time.Second) {
+	// WaitSynced also returns when a cluster is unreachable; on a loaded machine one probe may
+	// time out for a moment, which is not what this wait is about: wait again until 20s passed.
+	complete := fl.WaitSynced(ctx, 20*time.Second)
+	for !complete && time.Since(begin) < 20*time.Second {
+		time.Sleep(100 * time.Millisecond)
+		complete = fl.WaitSynced(ctx, 20*time.Second-time.Since(begin))
+	}
+	if !complete {
 		for _, c := range fl.Clusters() {
 			t.Logf("%s: %+v", c.Name(), c.State())
 		}
@@ -156,28 +172,74 @@ func TestRealFleet(t *testing.T) {
 	}
 
 	t.Run("restricted user", func(t *testing.T) {
+		// Cluster-wide lists are forbidden: the viewer reads each namespace it may read.
 		st := viewerWide.State()
-		if st.Phase != Forbidden {
-			t.Fatalf("cluster-wide viewer: phase %s, want forbidden: %+v", st.Phase, st)
+		if st.Phase != Forbidden || !st.Complete() {
+			t.Fatalf("cluster-wide viewer: phase %s complete %v, want forbidden and complete: %+v", st.Phase, st.Complete(), st)
 		}
 		for _, res := range []string{ResPods, ResDeployments, ResEvents} {
-			if !slices.Contains(st.Forbidden, res) {
-				t.Errorf("cluster-wide viewer: %s not in Forbidden %v", res, st.Forbidden)
+			r := resourceState(st, res)
+			if !slices.Contains(st.Forbidden, res) || !slices.Contains(st.ForbiddenIn[res], denied) {
+				t.Errorf("cluster-wide viewer: %s forbidden %v in %v, want forbidden in %s", res, st.Forbidden, st.ForbiddenIn[res], denied)
 			}
-		}
-		st = viewerNS.State()
-		if st.Phase != Forbidden || !slices.Contains(st.Forbidden, ResPods) {
-			t.Fatalf("namespaced viewer: phase %s forbidden %v, want pods forbidden (namespace %s)",
-				st.Phase, st.Forbidden, controlplane.ViewerDeniedNamespace())
-		}
-		eventuallyT(t, 30*time.Second, "viewer sees the web pods of catalog", func() (bool, string) {
-			n := 0
-			for _, p := range viewerNS.Snapshot().Pods {
-				if p.Namespace == "catalog" {
-					n++
+			for _, ns := range controlplane.ViewerNamespaces() {
+				if !slices.Contains(r.Namespaces, ns) || st.ForbiddenAt(res, ns) {
+					t.Errorf("cluster-wide viewer: %s read in %v, forbidden in %v; want it read in %s", res, r.Namespaces, r.ForbiddenNamespaces, ns)
 				}
 			}
-			return n >= 3, fmt.Sprintf("%d catalog pods", n)
+		}
+		if !strings.Contains(st.Err, "pods") || !strings.Contains(st.Err, "forbidden in") || !strings.Contains(st.Err, denied) {
+			t.Errorf("cluster-wide viewer: Err %q, want pods forbidden in %s", st.Err, denied)
+		}
+		t.Logf("cluster-wide viewer: %s", st.Err)
+		st = viewerNS.State()
+		if st.Phase != Forbidden || !slices.Contains(st.Forbidden, ResPods) || !slices.Equal(st.ForbiddenIn[ResPods], []string{denied}) {
+			t.Fatalf("namespaced viewer: phase %s forbidden %v in %v, want pods forbidden in %s only",
+				st.Phase, st.Forbidden, st.ForbiddenIn[ResPods], denied)
+		}
+		for _, v := range []*Cluster{viewerWide, viewerNS} {
+			eventuallyT(t, 30*time.Second, v.Name()+" sees the web pods of catalog", func() (bool, string) {
+				n := 0
+				for _, p := range v.Snapshot().Pods {
+					if p.Namespace == "catalog" {
+						n++
+					}
+				}
+				return n >= 3, fmt.Sprintf("%d catalog pods", n)
+			})
+		}
+		if got := eventNamespaces(viewerWide.Snapshot().Events); !slices.Contains(got, "catalog") || slices.Contains(got, denied) {
+			t.Errorf("cluster-wide viewer: events in %v, want catalog and not %s", got, denied)
+		}
+		eventuallyT(t, 10*time.Second, "admin sees both events", func() (bool, string) {
+			got := eventNamespaces(clusters[0].Snapshot().Events)
+			return slices.Contains(got, "catalog") && slices.Contains(got, denied), fmt.Sprint(got)
+		})
+	})
+
+	t.Run("restricted user reads a namespace granted later", func(t *testing.T) {
+		const late = "late"
+		if _, err := kube["a"].CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: late}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// The viewer's grant in a namespace it reads, copied to the new one.
+		bindings, err := kube["a"].RbacV1().RoleBindings("catalog").List(ctx, metav1.ListOptions{})
+		if err != nil || len(bindings.Items) == 0 {
+			t.Fatalf("viewer's role binding in catalog: %v (%d found)", err, len(bindings.Items))
+		}
+		rb := bindings.Items[0].DeepCopy()
+		rb.ObjectMeta = metav1.ObjectMeta{Name: rb.Name, Namespace: late}
+		if _, err := kube["a"].RbacV1().RoleBindings(late).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kube["a"].CoreV1().Events(late).Create(ctx, warningEvent(late, "probe-late"), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventuallyT(t, 15*time.Second, "viewer reads the new namespace", func() (bool, string) {
+			st := viewerWide.State()
+			got := eventNamespaces(viewerWide.Snapshot().Events)
+			return slices.Contains(got, late) && !st.ForbiddenAt(ResPods, late) && st.Phase == Forbidden,
+				fmt.Sprintf("phase %s, events in %v, pods forbidden in %v", st.Phase, got, st.ForbiddenIn[ResPods])
 		})
 	})
 
@@ -320,6 +382,27 @@ func TestRealFleet(t *testing.T) {
 		utilnet.CloseIdleConnectionsFor(tr)
 	}
 	goleak.VerifyNone(t, ignore)
+}
+
+// warningEvent is a fresh Warning event about a pod in ns.
+func warningEvent(ns, name string) *corev1.Event {
+	now := metav1.Now()
+	return &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: name, Namespace: ns},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: name},
+		Type:           corev1.EventTypeWarning, Reason: "BackOff", Message: "back-off restarting failed container",
+		FirstTimestamp: now, LastTimestamp: now, Count: 1,
+	}
+}
+
+func eventNamespaces(events []*corev1.Event) []string {
+	var out []string
+	for _, e := range events {
+		if !slices.Contains(out, e.Namespace) {
+			out = append(out, e.Namespace)
+		}
+	}
+	return out
 }
 
 func deployment(name string, replicas int32) *appsv1.Deployment {
