@@ -153,12 +153,6 @@ func TestTUIInTerminal(t *testing.T) {
 	complete := time.Since(start)
 	t.Logf("start to first frame %s, to every cluster synced and every app shown %s, to the first complete screen (problems first) %s",
 		firstFrame.Round(time.Millisecond), allShown.Round(time.Millisecond), complete.Round(time.Millisecond))
-	if path := os.Getenv("FLEETDECK_E2E_TIMINGS"); path != "" {
-		line := "first_frame=" + firstFrame.String() + " all_shown=" + allShown.String() + " complete=" + complete.String() + "\n"
-		if err := os.WriteFile(path, []byte(line), 0o644); err != nil {
-			t.Errorf("write timings: %v", err)
-		}
-	}
 
 	t.Run("tree", func(t *testing.T) {
 		apps := treeApps(screen)
@@ -189,12 +183,15 @@ func TestTUIInTerminal(t *testing.T) {
 			return len(apps) == 1 && apps[0] == bad.App
 		})
 		term.keys("l")
-		s := term.waitFor("the instance on "+bad.Cluster, 10*time.Second, func(s []string) bool {
+		term.waitFor("the instance on "+bad.Cluster, 10*time.Second, func(s []string) bool {
 			return instanceRow(s, bad.Cluster) != ""
 		})
-		if row := instanceRow(s, bad.Cluster); !strings.Contains(row, "Degraded") {
-			t.Errorf("%s on %s is not marked Degraded:\n%s\nscreen:\n%s", bad.App, bad.Cluster, row, strings.Join(s, "\n"))
-		}
+		// The operator reports Degraded once the Deployment passes its progress deadline (60s
+		// in the monorepo) with the new pod crashlooping; before that it reads Progressing. The
+		// screen must turn without a key pressed.
+		s := term.waitFor(bad.App+" on "+bad.Cluster+" marked Degraded", 3*time.Minute, func(s []string) bool {
+			return strings.Contains(instanceRow(s, bad.Cluster), "Degraded")
+		})
 		for _, c := range scenario.Clusters {
 			if c == bad.Cluster || !slices.Contains(mapKeys(bad.App), c) {
 				continue
