@@ -101,6 +101,9 @@ var stdinIsTerminal = func(s *IOStreams) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// testHookBeforePush lets tests move the remote between commit and push.
+var testHookBeforePush func()
+
 // errCancelled is the user answering no.
 var errCancelled = errors.New("cancelled: nothing was written")
 
@@ -208,6 +211,9 @@ func (rv *reverting) run(ctx context.Context) error {
 		if !rv.opts.Push {
 			fmt.Fprintln(rv.streams.ErrOut, "not pushed (use --push): the operator will not see this revert until it is on the remote")
 			return nil
+		}
+		if testHookBeforePush != nil {
+			testHookBeforePush()
 		}
 		err = rv.v.Push(ctx, res)
 		var rejected *revert.RejectedError
