@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/fleetdeck/fleetdeck/config"
@@ -83,7 +85,12 @@ unreadable config, output error).`,
 			return runLogs(cmd.Context(), streams, gopts, opts, args[0])
 		},
 	}
-	f := cmd.Flags()
+	opts.bind(cmd.Flags())
+	return cmd
+}
+
+// bind registers the verb's flags on f, with their defaults.
+func (opts *logsOptions) bind(f *pflag.FlagSet) {
 	f.StringSliceVar(&opts.Clusters, "cluster", nil, "only these clusters (repeatable or comma-separated)")
 	f.StringVarP(&opts.Pod, "pod", "p", "", "only pods whose name matches this regular expression")
 	f.StringVarP(&opts.Container, "container", "c", "", "only containers whose name matches this regular expression")
@@ -96,7 +103,6 @@ unreadable config, output error).`,
 	f.BoolVar(&opts.Previous, "previous", false, "the previous instance of each container (what a crash loop printed before its last crash)")
 	f.DurationVar(&opts.Timeout, "timeout", config.DefaultTimeout, "how long to wait for clusters to list the application's pods; those not done by then are reported")
 	f.IntVar(&opts.MaxStreams, "max-log-requests", logs.DefaultMaxStreams, "most containers followed at once")
-	return cmd
 }
 
 // logsRun is a validated invocation.
@@ -283,8 +289,14 @@ func feedTargets(ctx context.Context, eng *engine.Engine, run logsRun, updates c
 					apps = append(apps, a.Name)
 				}
 				slices.Sort(apps)
+				// The clusters that did not answer may be why: say so first.
+				send(logs.Update{Notices: u.Notices})
 				cancel()
-				return fmt.Errorf("no application named %q on the fleet (applications: %s)", run.sel.App, strings.Join(apps, ", "))
+				msg := fmt.Sprintf("no application named %q on the fleet", run.sel.App)
+				if len(apps) > 0 {
+					msg += " (applications: " + strings.Join(apps, ", ") + ")"
+				}
+				return errors.New(msg)
 			}
 			if len(u.Sources) == 0 {
 				what := "no container of " + run.sel.App + " matches"
