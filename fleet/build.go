@@ -465,7 +465,8 @@ func evalInstance(s *Snapshot, ix *index, sp spec) Instance {
 	if len(in.Workloads) > 1 {
 		slices.SortStableFunc(in.Workloads, func(a, b WorkloadState) int { return cmp.Compare(b.Severity, a.Severity) })
 	}
-	forbiddenWorkloads := forbiddenKinds(cs, desired)
+	namespaces := instanceNamespaces(in.Namespace, desired)
+	forbiddenWorkloads := forbiddenKinds(cs, namespaces, in.Namespace, desired)
 	if len(ws) == 0 {
 		switch {
 		case forbiddenWorkloads != "":
@@ -558,32 +559,98 @@ func evalInstance(s *Snapshot, ix *index, sp spec) Instance {
 	}
 
 	in.Events = instanceEvents(ix, sp, ws)
-	in.Problems = problems(&in, sp, destLive, configured)
+	in.Problems = problems(&in, sp, namespaces, destLive, configured)
 	for _, p := range in.Problems {
 		in.Severity = max(in.Severity, p.Severity)
 	}
 	return in
 }
 
-// forbiddenKinds names the workload resources fleetdeck may not read on the cluster among
-// those the instance needs ("" when none), so that absence is not taken for Missing.
-func forbiddenKinds(cs ClusterState, desired []DesiredObject) string {
+// instanceNamespaces are the namespaces an instance's objects live in on its cluster, sorted:
+// its own (the operator's destination, the declared namespace) and those of the objects git
+// renders for it. Empty when none is known (a Kustomization without targetNamespace whose
+// render failed).
+func instanceNamespaces(ns string, desired []DesiredObject) []string {
+	var out []string
+	if ns != "" {
+		out = append(out, ns)
+	}
+	for _, d := range desired {
+		if d.Namespace != "" && !slices.Contains(out, d.Namespace) {
+			out = append(out, d.Namespace)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// forbiddenKinds names the workload resources fleetdeck may not read where the instance's
+// objects live ("" when none), so that their absence is not taken for Missing: the built-in
+// workload kinds in every namespace of the instance, and each kind git renders in the object's
+// own namespace (ns when it has none). When the namespaces are known they are named:
+// "deployments, statefulsets, daemonsets in payments". With none known, a resource forbidden
+// anywhere on the cluster counts.
+func forbiddenKinds(cs ClusterState, namespaces []string, ns string, desired []DesiredObject) string {
 	if len(cs.Forbidden) == 0 {
 		return ""
 	}
-	kinds := []string{"Deployment", "StatefulSet", "DaemonSet"}
-	for _, d := range desired {
-		kinds = append(kinds, d.Kind)
-	}
-	var out []string
-	seen := make(map[string]bool)
-	for _, k := range kinds {
-		if !seen[k] && cs.IsForbidden(k) {
-			out = append(out, ResourceOf(k))
+	var kinds, where []string
+	deny := func(kind, ns string) {
+		if !cs.IsForbiddenIn(kind, ns) {
+			return
 		}
-		seen[k] = true
+		if r := ResourceOf(kind); !slices.Contains(kinds, r) {
+			kinds = append(kinds, r)
+		}
+		if ns != "" && !slices.Contains(where, ns) {
+			where = append(where, ns)
+		}
 	}
-	return strings.Join(out, ", ")
+	scope := namespaces
+	if len(scope) == 0 {
+		scope = []string{""}
+	}
+	for _, k := range []string{"Deployment", "StatefulSet", "DaemonSet"} {
+		for _, n := range scope {
+			deny(k, n)
+		}
+	}
+	for _, d := range desired {
+		deny(d.Kind, cmp.Or(d.Namespace, ns))
+	}
+	if len(kinds) == 0 {
+		return ""
+	}
+	text := strings.Join(kinds, ", ")
+	if len(where) > 0 {
+		slices.Sort(where)
+		text += " in " + strings.Join(where, ", ")
+	}
+	return text
+}
+
+// forbiddenNote says which resources fleetdeck may not read where the instance's objects live
+// ("" when none): "events, pods in payments". With no namespace known, every forbidden
+// resource of the cluster is named, without a place.
+func forbiddenNote(cs ClusterState, namespaces []string) string {
+	res := cs.ForbiddenAmong(namespaces)
+	if len(res) == 0 {
+		return ""
+	}
+	var where []string
+	for _, ns := range namespaces {
+		for _, r := range res {
+			if read, some := cs.ReadIn[r]; !some || !slices.Contains(read, ns) {
+				where = append(where, ns)
+				break
+			}
+		}
+	}
+	text := strings.Join(res, ", ")
+	if len(where) > 0 {
+		text += " in " + strings.Join(where, ", ")
+	}
+	return text
 }
 
 func argoSyncReason(a *ArgoApp, sy Sync, rev Revision) string {
@@ -756,7 +823,7 @@ func instanceEvents(ix *index, sp spec, ws []*Workload) []Event {
 }
 
 // problems lists the reasons behind an instance's severity, worst first.
-func problems(in *Instance, sp spec, destLive, configured bool) []Problem {
+func problems(in *Instance, sp spec, namespaces []string, destLive, configured bool) []Problem {
 	var ps []Problem
 	add := func(sev Severity, format string, args ...any) {
 		ps = append(ps, Problem{sev, fmt.Sprintf(format, args...)})
@@ -771,8 +838,8 @@ func problems(in *Instance, sp spec, destLive, configured bool) []Problem {
 		}
 		return ps
 	}
-	if len(cs.Forbidden) > 0 {
-		add(SeverityInfo, "cannot read %s on %s (forbidden)", strings.Join(cs.Forbidden, ", "), in.Cluster)
+	if note := forbiddenNote(cs, namespaces); note != "" {
+		add(SeverityInfo, "cannot read %s on %s (forbidden)", note, in.Cluster)
 	}
 	switch in.Health.Status {
 	case Healthy:

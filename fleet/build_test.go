@@ -236,7 +236,7 @@ func TestBuildForbiddenResources(t *testing.T) {
 	if us.Health.Status != Healthy || us.Sync.Status != Synced || us.Severity != SeverityInfo {
 		t.Errorf("pods forbidden: %s/%s/%s, want Healthy Synced with an Info note", us.Health.Status, us.Sync.Status, us.Severity)
 	}
-	if len(us.Problems) != 1 || !strings.Contains(us.Problems[0].Text, "cannot read pods on prod-us (forbidden)") {
+	if len(us.Problems) != 1 || !strings.Contains(us.Problems[0].Text, "cannot read pods in ledger on prod-us (forbidden)") {
 		t.Errorf("pods forbidden: problems %v", us.Problems)
 	}
 }

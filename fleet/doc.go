@@ -38,7 +38,9 @@
 //
 // Clusters: an instance whose cluster is unreachable or still connecting keeps its place with
 // Sync and Health Unknown; an Argo CD instance whose hub is unreachable keeps live health but
-// has Sync Unknown; workload resources that may not be read make health Unknown, never Missing.
+// has Sync Unknown; workload resources that may not be read in the instance's namespaces make
+// health Unknown, never Missing (credentials limited to some namespaces leave the instances
+// living elsewhere their real health and sync).
 //
 // # Severity
 //
@@ -52,7 +54,7 @@
 //	Warning   OutOfSync; commits behind; image drift (git tag ≠ live tag); `latest` or untagged
 //	          images; sync or health Unknown (including an unreachable cluster); a render error
 //	Info      Progressing or Suspended; a cluster still connecting; resources fleetdeck may not
-//	          read (forbidden) on the instance's cluster
+//	          read (forbidden) where the instance's objects live
 //	OK        Healthy and Synced with nothing else to say
 //
 // The `status` verb derives its exit code from the Model's worst Severity.

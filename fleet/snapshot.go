@@ -3,6 +3,7 @@ package fleet
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 )
@@ -51,6 +52,14 @@ type ClusterState struct {
 	// plural lower-case resource names with an optional group: "pods", "deployments.apps",
 	// "applications.argoproj.io". The cluster is otherwise usable.
 	Forbidden []string
+	// ReadIn maps the resources of Forbidden that are still read namespace by namespace (the
+	// credentials may not list them cluster-wide, but may in some namespaces) to those
+	// namespaces. A resource of Forbidden without an entry may be read nowhere; objects in a
+	// namespace not listed may be missing, whether that namespace was denied or never tried.
+	ReadIn map[string][]string
+	// ForbiddenIn maps the resources of ReadIn to the namespaces known to deny them
+	// ("pods" → ["payments"]), for display.
+	ForbiddenIn map[string][]string
 	// Err is the last error seen (empty when none), for display.
 	Err string
 	// LastEvent is when the last list or watch event arrived from this cluster.
@@ -80,6 +89,43 @@ func (c ClusterState) IsForbidden(kind string) bool {
 		}
 	}
 	return false
+}
+
+// IsForbiddenIn reports whether objects of the resource for kind in namespace ns may be missing
+// because the credentials may not read them there: the resource is forbidden and not read in
+// ns. ns "" (a namespace not known) is forbidden wherever the resource is forbidden at all.
+func (c ClusterState) IsForbiddenIn(kind, ns string) bool {
+	res := ResourceOf(kind)
+	for _, f := range c.Forbidden {
+		name, _, _ := strings.Cut(f, ".")
+		if !strings.EqualFold(name, res) {
+			continue
+		}
+		read, some := c.ReadIn[f]
+		if ns == "" || !some || !slices.Contains(read, ns) {
+			return true
+		}
+	}
+	return false
+}
+
+// ForbiddenAmong lists the resources of Forbidden that may not be read in at least one of
+// namespaces, in Forbidden's order; with no namespaces, every resource of Forbidden.
+func (c ClusterState) ForbiddenAmong(namespaces []string) []string {
+	if len(namespaces) == 0 {
+		return c.Forbidden
+	}
+	var out []string
+	for _, f := range c.Forbidden {
+		read, some := c.ReadIn[f]
+		for _, ns := range namespaces {
+			if !some || !slices.Contains(read, ns) {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // ResourceOf turns a workload kind into its plural resource name ("StatefulSet" → "statefulsets").
