@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -71,9 +72,25 @@ func (s ClusterSnapshot) AddTo(fs *fleet.Snapshot) {
 // FleetClusterState maps a watch State onto the model's connection state. The model's
 // ConnSlow means "data complete but slow", so a cluster whose first list is slow stays
 // ConnConnecting there, with the slowness in Err; Forbidden is ConnSynced with the forbidden
-// resources listed.
+// resources listed and, for those read namespace by namespace, where they are read and where
+// they are denied, so instances in readable namespaces keep their health.
 func FleetClusterState(name string, st State) fleet.ClusterState {
-	cs := fleet.ClusterState{Name: name, Forbidden: st.Forbidden, Err: st.Err, LastEvent: st.LastEvent}
+	cs := fleet.ClusterState{Name: name, Forbidden: slices.Clone(st.Forbidden), Err: st.Err, LastEvent: st.LastEvent}
+	for _, r := range st.Resources {
+		if !r.Forbidden || len(r.Namespaces) == 0 {
+			continue
+		}
+		if cs.ReadIn == nil {
+			cs.ReadIn = map[string][]string{}
+		}
+		cs.ReadIn[r.Name] = slices.Clone(r.Namespaces)
+	}
+	for res, nss := range st.ForbiddenIn {
+		if cs.ForbiddenIn == nil {
+			cs.ForbiddenIn = map[string][]string{}
+		}
+		cs.ForbiddenIn[res] = slices.Clone(nss)
+	}
 	switch st.Phase {
 	case Synced, Forbidden:
 		cs.State = fleet.ConnSynced

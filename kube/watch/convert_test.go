@@ -70,8 +70,11 @@ func fixtureSnapshot(t *testing.T) ClusterSnapshot {
 		Status: corev1.PodStatus{Phase: "Pending", Message: "0/1 nodes are available"}}
 	return ClusterSnapshot{
 		Cluster: "prod-eu",
-		State: State{Phase: Forbidden, Forbidden: []string{ResCronJobs}, LastEvent: t0.Time,
-			Resources: []ResourceState{{Name: ResCronJobs, Forbidden: true}, {Name: ResPods, Synced: true}}},
+		State: State{Phase: Forbidden, Forbidden: []string{ResCronJobs, ResEvents}, LastEvent: t0.Time,
+			ForbiddenIn: map[string][]string{ResEvents: {"payments"}},
+			Resources: []ResourceState{{Name: ResCronJobs, Forbidden: true},
+				{Name: ResEvents, Synced: true, Forbidden: true, Namespaces: []string{"auth", "ledger"}, ForbiddenNamespaces: []string{"payments"}},
+				{Name: ResPods, Synced: true}}},
 		Deployments: []*appsv1.Deployment{deploy},
 		StatefulSets: []*appsv1.StatefulSet{{ObjectMeta: metav1.ObjectMeta{Name: "ledger-db", Namespace: "ledger"},
 			Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](3), UpdateStrategy: appsv1.StatefulSetUpdateStrategy{Type: "RollingUpdate",
@@ -225,8 +228,26 @@ func TestFleetSnapshotSemantics(t *testing.T) {
 	if hr.LastAppliedRevision != "0.2.0+222222222222" || !hr.Suspended || !hr.Stalled || hr.RepoURL == "" {
 		t.Errorf("helmrelease = %+v", hr)
 	}
-	if got := fs.Clusters[0]; got.State != fleet.ConnSynced || len(got.Forbidden) != 1 || !got.IsForbidden("CronJob") {
+	if got := fs.Clusters[0]; got.State != fleet.ConnSynced || len(got.Forbidden) != 2 || !got.IsForbidden("CronJob") {
 		t.Errorf("cluster state = %+v", got)
+	}
+	for _, tc := range []struct {
+		kind, ns string
+		want     bool
+	}{
+		{"CronJob", "auth", true}, // forbidden with no namespace read
+		{"Event", "auth", false},
+		{"Event", "ledger", false},
+		{"Event", "payments", true},
+		{"Event", "search", true}, // never read there
+		{"Pod", "payments", false},
+	} {
+		if got := fs.Clusters[0].IsForbiddenIn(tc.kind, tc.ns); got != tc.want {
+			t.Errorf("cluster IsForbiddenIn(%s, %s) = %v, want %v", tc.kind, tc.ns, got, tc.want)
+		}
+	}
+	if got := fs.Clusters[0].ForbiddenIn[ResEvents]; len(got) != 1 || got[0] != "payments" {
+		t.Errorf("cluster ForbiddenIn[events] = %v, want [payments]", got)
 	}
 }
 
