@@ -29,7 +29,8 @@ type Options struct {
 	// CacheDir holds the git clones; empty means repo.DefaultDir
 	// ($XDG_CACHE_HOME/fleetdeck/git).
 	CacheDir string
-	// Watch are the options of every cluster's watch.
+	// Watch are the options of every cluster's watch. New adds to CandidateNamespaces, per
+	// cluster, the namespaces the config and the kubeconfig context name for it.
 	Watch watch.Options
 	// GitFacts builds the git side. Nil means no git facts: the model then has no revisions,
 	// no declared images and no computed sync for declared apps, and no repository is cloned.
@@ -106,7 +107,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 			continue
 		}
 		hosts[c.Name] = rc.Host
-		slots = append(slots, slot{name: c.Name, cluster: watch.New(c.Name, rc, opts.Watch)})
+		slots = append(slots, slot{name: c.Name, cluster: watch.New(c.Name, rc, watchOptions(opts.Watch, cfg, c))})
 	}
 	return newEngine(cfg, opts, slots, hosts), nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/fleet"
@@ -37,6 +38,65 @@ func declaredApps(cfg *config.Config) []fleet.DeclaredApp {
 		}
 	}
 	return out
+}
+
+// candidateNamespaces are the namespaces worth trying on cluster for a resource the
+// credentials may list neither cluster-wide nor namespace by namespace from a namespace list
+// (see watch.Options.CandidateNamespaces): the namespaces of the applications declared on it,
+// those where the config's discovery looks for Argo CD and Flux objects on it, and the
+// namespace of its kubeconfig context (contextNS, "" when none). Sorted, without duplicates.
+func candidateNamespaces(cfg *config.Config, cluster, contextNS string) []string {
+	var out []string
+	add := func(ns ...string) {
+		for _, n := range ns {
+			if n != "" && !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	for _, a := range cfg.Applications {
+		for _, c := range a.Clusters {
+			if c.Name == cluster {
+				add(firstNonEmpty(c.Namespace, a.Namespace, config.DefaultNamespace))
+			}
+		}
+	}
+	for _, sources := range [][]config.DiscoverySource{cfg.Discovery.ArgoCD, cfg.Discovery.Flux} {
+		for _, src := range sources {
+			if src.Cluster == cluster {
+				add(src.Namespaces...)
+			}
+		}
+	}
+	add(contextNS)
+	slices.Sort(out)
+	return out
+}
+
+// contextNamespace is the namespace the cluster's kubeconfig context names, "" when it names
+// none or the kubeconfig cannot be read (kube.RESTConfig reports that).
+func contextNamespace(c config.Cluster) string {
+	raw, err := clientcmd.LoadFromFile(c.Kubeconfig)
+	if err != nil {
+		return ""
+	}
+	if ctx, ok := raw.Contexts[c.Context]; ok {
+		return ctx.Namespace
+	}
+	return ""
+}
+
+// watchOptions are the watch options of one cluster: the engine's, with the cluster's
+// candidate namespaces added to any the caller gave.
+func watchOptions(base watch.Options, cfg *config.Config, c config.Cluster) watch.Options {
+	o := base
+	o.CandidateNamespaces = slices.Clone(base.CandidateNamespaces)
+	for _, ns := range candidateNamespaces(cfg, c.Name, contextNamespace(c)) {
+		if !slices.Contains(o.CandidateNamespaces, ns) {
+			o.CandidateNamespaces = append(o.CandidateNamespaces, ns)
+		}
+	}
+	return o
 }
 
 // clusterAliases maps the names and server URLs Argo CD uses in Application destinations to

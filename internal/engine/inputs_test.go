@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -97,5 +99,70 @@ func TestDiscoveryFilter(t *testing.T) {
 				t.Errorf("kustomizations %v, want %v", got, tt.wantFlux)
 			}
 		})
+	}
+}
+
+func TestCandidateNamespaces(t *testing.T) {
+	cfg := &config.Config{
+		Applications: []config.Application{
+			{Name: "ledger", Namespace: "ledger", Clusters: []config.AppCluster{{Name: "prod-eu"}, {Name: "staging"}}},
+			{Name: "catalog", Namespace: "catalog", Clusters: []config.AppCluster{
+				{Name: "prod-eu"}, {Name: "staging", Namespace: "catalog-stage"}}},
+			{Name: "tools", Clusters: []config.AppCluster{{Name: "prod-eu"}}}, // default namespace
+		},
+		Discovery: config.Discovery{
+			ArgoCD: []config.DiscoverySource{{Cluster: "prod-eu", Namespaces: []string{"argocd", "argocd-apps"}}},
+			Flux: []config.DiscoverySource{
+				{Cluster: "staging", Namespaces: []string{"flux-system"}},
+				{Cluster: "prod-us"}, // every namespace: nothing to name
+			},
+		},
+	}
+	for _, tc := range []struct {
+		cluster, contextNS string
+		want               []string
+	}{
+		{"prod-eu", "", []string{"argocd", "argocd-apps", "catalog", "default", "ledger"}},
+		{"staging", "team-a", []string{"catalog-stage", "flux-system", "ledger", "team-a"}},
+		{"staging", "ledger", []string{"catalog-stage", "flux-system", "ledger"}},
+		{"prod-us", "", nil},
+		{"prod-us", "team-b", []string{"team-b"}},
+	} {
+		if got := candidateNamespaces(cfg, tc.cluster, tc.contextNS); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("candidateNamespaces(%s, %q) = %v, want %v", tc.cluster, tc.contextNS, got, tc.want)
+		}
+	}
+}
+
+func TestWatchOptionsReadTheContextNamespace(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]
+users: [{name: u, user: {token: t}}]
+contexts:
+- {name: viewer, context: {cluster: c, user: u, namespace: team-a}}
+- {name: admin, context: {cluster: c, user: u}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{Applications: []config.Application{
+		{Name: "ledger", Namespace: "ledger", Clusters: []config.AppCluster{{Name: "prod-eu"}}}}}
+	base := watch.Options{CandidateNamespaces: []string{"extra"}}
+	for _, tc := range []struct {
+		context string
+		want    []string
+	}{
+		{"viewer", []string{"extra", "ledger", "team-a"}},
+		{"admin", []string{"extra", "ledger"}},
+		{"missing", []string{"extra", "ledger"}},
+	} {
+		got := watchOptions(base, cfg, config.Cluster{Name: "prod-eu", Kubeconfig: kubeconfig, Context: tc.context})
+		if !reflect.DeepEqual(got.CandidateNamespaces, tc.want) {
+			t.Errorf("context %s: candidates %v, want %v", tc.context, got.CandidateNamespaces, tc.want)
+		}
+	}
+	if len(base.CandidateNamespaces) != 1 {
+		t.Errorf("the base options changed: %v", base.CandidateNamespaces)
 	}
 }
