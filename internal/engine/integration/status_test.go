@@ -13,9 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/fleetdeck/fleetdeck/cli"
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/internal/sandbox"
+	"github.com/fleetdeck/fleetdeck/internal/sandbox/controlplane"
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/sandboxtest"
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
 )
@@ -212,6 +215,55 @@ func TestStatusOnTheSandbox(t *testing.T) {
 		}
 	})
 
+	t.Run("restricted user: real state where it may read, forbidden where it may not", func(t *testing.T) {
+		// The restricted user may not read the argocd and flux-system namespaces, so operator
+		// objects are invisible to it: the config declares the apps it cares about instead.
+		denied := controlplane.ViewerDeniedNamespace()
+		readable := mustApp(t, scenario.HealthyApp)
+		var hidden scenario.App
+		for _, a := range scenario.Apps {
+			if a.Namespace == denied {
+				hidden = a
+			}
+		}
+		if hidden.Name == "" || readable.Namespace == denied {
+			t.Fatalf("scenario: no app in the denied namespace %s, or %s is in it", denied, readable.Name)
+		}
+		path := declaringConfig(t, viewerConfig(t, f), readable, hidden)
+		var r result
+		var wrong []string
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			r = status(t, path, "--timeout", "10s")
+			wrong = wrong[:0]
+			for cluster := range readable.Instances {
+				in, ok := instance(r.report, readable.Name, cluster)
+				if !ok || in.Health.Status != fleet.Healthy || in.Sync.Status != fleet.Synced {
+					wrong = append(wrong, fmt.Sprintf("viewer: want %s on %s Healthy/Synced, got %s", readable.Name, cluster, describe(in)))
+				}
+			}
+			for cluster := range hidden.Instances {
+				in, ok := instance(r.report, hidden.Name, cluster)
+				want := "in " + denied + " on " + cluster + " (forbidden)"
+				if !ok || in.Health.Status != fleet.Unknown || in.Sync.Status != fleet.SyncUnknown ||
+					!strings.Contains(in.Health.Message, want) || in.Severity >= fleet.SeverityError {
+					wrong = append(wrong, fmt.Sprintf("viewer: want %s on %s Unknown/Unknown saying %q (health %q), got %s",
+						hidden.Name, cluster, want, in.Health.Message, describe(in)))
+				}
+			}
+			if len(wrong) == 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(2 * time.Second)
+		}
+		for _, w := range wrong {
+			t.Error(w)
+		}
+		if r.code != cli.ExitProblems {
+			t.Errorf("viewer: exit %d, want %d (problems found: forbidden instances)", r.code, cli.ExitProblems)
+		}
+	})
+
 	t.Run("fleetdeck's own sync and health agree with Argo CD's", func(t *testing.T) {
 		checkOwnRulesAgree(t, f)
 	})
@@ -281,4 +333,45 @@ func viewerConfig(t *testing.T, f *sandbox.Fleet) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// declaringConfig writes a copy of the config at path that also declares apps on every cluster
+// they run on, rendered as the scenario renders them (overlay per cluster, values per
+// environment).
+func declaringConfig(t *testing.T, path string, apps ...scenario.App) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	declared, _ := doc["applications"].([]any)
+	for _, a := range apps {
+		var clusters []any
+		for _, c := range scenario.Clusters {
+			if _, ok := a.Instances[c]; !ok {
+				continue
+			}
+			entry := map[string]any{"name": c, "path": a.SourcePath(c)}
+			if v := a.ValuesFile(c); v != "" {
+				entry["valuesFiles"] = []string{v}
+			}
+			clusters = append(clusters, entry)
+		}
+		declared = append(declared, map[string]any{"name": a.Name, "repo": scenario.RepoName, "path": a.Path,
+			"render": string(a.Render), "namespace": a.Namespace, "clusters": clusters})
+	}
+	doc["applications"] = declared
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "declared.yaml")
+	if err := os.WriteFile(dst, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }
