@@ -85,6 +85,7 @@ func runTUI(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts 
 		Theme:    string(cfg.UI.Theme),
 		NoColor:  gopts.NoColor || (streams.Getenv != nil && streams.Getenv("NO_COLOR") != ""),
 		Version:  Version,
+		Environ:  terminalEnviron(streams),
 	}
 	if opts.Theme != "" {
 		uopts.Theme = opts.Theme
@@ -120,4 +121,26 @@ func runTUI(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts 
 		return withExitCode(ExitError, fmt.Errorf("terminal UI: %w", uiErr))
 	}
 	return nil
+}
+
+// terminalEnviron is the process environment with the variables that decide colours and
+// terminal features read through streams, so the ui sees what the streams say.
+func terminalEnviron(streams *IOStreams) []string {
+	if streams.Getenv == nil {
+		return nil
+	}
+	keys := []string{"TERM", "COLORTERM", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM_PROGRAM", "TMUX"}
+	env := make([]string, 0, len(os.Environ())+len(keys))
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(keys, k) {
+			env = append(env, kv)
+		}
+	}
+	for _, k := range keys {
+		if v := streams.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }

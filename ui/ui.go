@@ -60,6 +60,9 @@ type Options struct {
 	NoColor bool
 	// Version is shown next to the name in the header.
 	Version string
+	// Environ is the environment the colour profile and terminal features are detected from
+	// (TERM, COLORTERM, …); nil means the process environment.
+	Environ []string
 }
 
 // Themes lists the values Options.Theme accepts.
@@ -93,6 +96,9 @@ func run(ctx context.Context, src Source, opts Options, in io.Reader, out io.Wri
 
 	m := newModel(opts, th, rc.clock, ctx.Done())
 	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}
+	if opts.Environ != nil {
+		popts = append(popts, tea.WithEnvironment(opts.Environ))
+	}
 	if opts.NoColor {
 		// Ascii keeps bold and reverse video (selection, drift) and drops every colour.
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
