@@ -97,7 +97,9 @@ func (term *terminal) waitFor(what string, timeout time.Duration, ok func([]stri
 	}
 }
 
-// pane reports the pane's process id, whether the command has exited and its exit status.
+// pane reports the pane's process id, whether the command has exited and its exit status, -1
+// while not known: tmux marks the pane dead when its terminal closes and learns the status
+// when it reaps the process, which can come a moment later.
 func (term *terminal) pane() (pid int, dead bool, status int) {
 	term.t.Helper()
 	out := strings.Fields(term.run("display-message", "-p", "-t", term.target, "#{pane_pid} #{pane_dead} #{pane_dead_status}"))
@@ -106,10 +108,25 @@ func (term *terminal) pane() (pid int, dead bool, status int) {
 	}
 	pid, _ = strconv.Atoi(out[0])
 	dead = out[1] == "1"
+	status = -1
 	if dead && len(out) > 2 {
-		status, _ = strconv.Atoi(out[2])
+		if n, err := strconv.Atoi(out[2]); err == nil {
+			status = n
+		}
 	}
 	return pid, dead, status
+}
+
+// size is the pane's width and height in cells.
+func (term *terminal) size() (width, height int) {
+	term.t.Helper()
+	out := strings.Fields(term.run("display-message", "-p", "-t", term.target, "#{pane_width} #{pane_height}"))
+	if len(out) != 2 {
+		term.t.Fatalf("tmux pane size: unexpected %q", out)
+	}
+	width, _ = strconv.Atoi(out[0])
+	height, _ = strconv.Atoi(out[1])
+	return width, height
 }
 
 // processesOf lists the running processes whose executable is exe (Linux /proc).

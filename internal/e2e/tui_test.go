@@ -167,6 +167,14 @@ func TestTUIInTerminal(t *testing.T) {
 		}
 	})
 
+	t.Run("worst app's details from launch", func(t *testing.T) {
+		// Side by side, the selection's details are on the first screen: no key is needed.
+		reachWorstDetails(t, term, screen, "", func(s []string, app string) bool {
+			d := detailsRight(s)
+			return len(d) > 0 && strings.HasPrefix(d[0], app) && contains(d, "(worst instance)")
+		})
+	})
+
 	t.Run("crashlooping instance degraded", func(t *testing.T) {
 		var bad scenario.Problem
 		for _, p := range scenario.Problems {
@@ -204,6 +212,37 @@ func TestTUIInTerminal(t *testing.T) {
 		term.waitFor("every application again", 10*time.Second, allApps)
 	})
 
+	t.Run("problems only", func(t *testing.T) {
+		var problems, healthy []string
+		for _, a := range scenario.Apps {
+			if hasProblem(a.Name) {
+				problems = append(problems, a.Name)
+			} else {
+				healthy = append(healthy, a.Name)
+			}
+		}
+		term.keys("p")
+		s := term.waitFor("only the applications with problems", 10*time.Second, func(s []string) bool {
+			apps := treeApps(s)
+			slices.Sort(apps)
+			return slices.Equal(apps, slices.Sorted(slices.Values(problems)))
+		})
+		if !strings.Contains(s[len(s)-1], "problems only") {
+			t.Errorf("the footer does not say problems only: %q", s[len(s)-1])
+		}
+		t.Logf("problems only hides %v", healthy)
+		term.keys("p")
+		s = term.waitFor("every application after problems only is off", 10*time.Second, allApps)
+		if strings.Contains(s[len(s)-1], "[problems only]") {
+			t.Errorf("the footer still says problems only: %q", s[len(s)-1])
+		}
+	})
+
+	t.Run("live on "+scenario.ProdUS, func(t *testing.T) {
+		app, _ := scenario.AppByName(scenario.HealthyApp)
+		testLive(t, f, term, app, scenario.ProdUS)
+	})
+
 	t.Run("help", func(t *testing.T) {
 		term.keys("?")
 		s := term.waitFor("the help screen", 10*time.Second, func(s []string) bool {
@@ -235,22 +274,7 @@ func TestTUIInTerminal(t *testing.T) {
 	})
 
 	t.Run("quit", func(t *testing.T) {
-		pid, _, _ := term.pane()
-		term.keys("q")
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			_, dead, status := term.pane()
-			if dead {
-				if status != 0 {
-					t.Errorf("fleetdeck exited with status %d, want 0", status)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("fleetdeck (pid %d) still runs 15s after q:\n%s", pid, strings.Join(term.screen(), "\n"))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		quit(t, term)
 		left, err := processesOf(bin)
 		if err != nil {
 			t.Fatal(err)
@@ -258,10 +282,21 @@ func TestTUIInTerminal(t *testing.T) {
 		if len(left) > 0 {
 			t.Errorf("processes of %s left after quitting: %v", bin, left)
 		}
-		if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid))); err == nil {
-			t.Errorf("the pane's process %d still exists after quitting", pid)
-		}
 	})
+}
+
+// detailsRight is the details pane of a side-by-side screen: the body lines right of the
+// divider, without the space after it.
+func detailsRight(screen []string) []string {
+	var out []string
+	for _, line := range screen[2 : len(screen)-1] {
+		_, right, ok := strings.Cut(line, "│")
+		if !ok {
+			return nil
+		}
+		out = append(out, strings.TrimPrefix(right, " "))
+	}
+	return out
 }
 
 // instanceRow is the tree row of the expanded app's instance on cluster ("" when not shown).
@@ -283,4 +318,88 @@ func mapKeys(app string) []string {
 		cs = append(cs, c)
 	}
 	return cs
+}
+
+// TestTUIWorstDetailsCompact checks, in the single-pane layout of a 60-column terminal where
+// the details are not on the first screen, that the worst application's details are at most
+// two key presses from launch.
+func TestTUIWorstDetailsCompact(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (Debian package tmux: apt-get install tmux); the terminal end-to-end test needs it")
+	}
+	f := sandboxtest.Fleet(t)
+	bin := buildFleetdeck(t)
+	env := []string{"TERM=tmux-256color", "XDG_CACHE_HOME=" + t.TempDir(), "FLEETDECK_CONFIG=" + f.ConfigPath, "NO_COLOR="}
+	start := time.Now()
+	term := startTerminal(t, 60, 20, env, bin)
+	s := term.waitFor("every application, problems first", 2*time.Minute, func(s []string) bool {
+		return allApps(s) && problemsFirst(s)
+	})
+	t.Logf("start to the first complete screen at 60x20: %s", time.Since(start).Round(time.Millisecond))
+	// tab shows the details pane of the selection in place of the tree.
+	reachWorstDetails(t, term, s, "Tab", func(s []string, app string) bool {
+		return strings.HasPrefix(strings.TrimSpace(s[2]), app) && contains(s, "(worst instance)")
+	})
+	quit(t, term)
+}
+
+// reachWorstDetails checks that the first screen selects the worst application, the first of
+// the tree, and that its details are shown (detailsShown) after pressing detailsKey, if any:
+// at most two key presses from launch, as a user in an incident needs. When the selection is
+// elsewhere the test fails, and goes on with g (top) to count what a user would press.
+func reachWorstDetails(t *testing.T, term *terminal, first []string, detailsKey string, detailsShown func(s []string, app string) bool) {
+	t.Helper()
+	apps := treeApps(first)
+	if len(apps) == 0 {
+		t.Fatalf("no application on the first screen:\n%s", strings.Join(first, "\n"))
+	}
+	worst := apps[0]
+	var presses []string
+	if m := rowName.FindStringSubmatch(cursorRow(first)); m == nil || m[1] != worst {
+		t.Errorf("the first screen selects %q, want the worst application %s (the first row)", cursorRow(first), worst)
+		presses = append(presses, "g")
+		term.keys("g")
+		term.waitFor(worst+" selected", 10*time.Second, func(s []string) bool {
+			m := rowName.FindStringSubmatch(cursorRow(s))
+			return m != nil && m[1] == worst
+		})
+	}
+	if detailsKey != "" {
+		presses = append(presses, detailsKey)
+		term.keys(detailsKey)
+	}
+	term.waitFor(worst+"'s details after "+strconv.Itoa(len(presses))+" key presses", 10*time.Second, func(s []string) bool {
+		return detailsShown(s, worst)
+	})
+	w, h := term.size()
+	t.Logf("from launch at %dx%d, %s's details take %d key presses %v", w, h, worst, len(presses), presses)
+	if len(presses) > 2 {
+		t.Errorf("%d key presses %v from launch to %s's details, want ≤ 2", len(presses), presses, worst)
+	}
+}
+
+// quit presses q and waits until fleetdeck has exited with status 0 and its process is gone.
+func quit(t *testing.T, term *terminal) {
+	t.Helper()
+	pid, _, _ := term.pane()
+	term.keys("q")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		// The pane is dead when the terminal closes; its status is known once tmux has reaped
+		// the process, which may be a moment later.
+		_, dead, status := term.pane()
+		if dead && status >= 0 {
+			if status != 0 {
+				t.Errorf("fleetdeck exited with status %d, want 0", status)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fleetdeck (pid %d) still runs 15s after q:\n%s", pid, strings.Join(term.screen(), "\n"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid))); err == nil {
+		t.Errorf("the pane's process %d still exists after quitting", pid)
+	}
 }
