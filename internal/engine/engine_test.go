@@ -429,7 +429,9 @@ func TestSnapshotDoesNotWaitForALiveRender(t *testing.T) {
 	const timeout = time.Second
 	begin := time.Now()
 	m, err := e.Snapshot(context.Background(), timeout)
-	if took := time.Since(begin); took > timeout+300*time.Millisecond {
+	// The render is held until cleanup, so a snapshot that waited for it would never return;
+	// the margin only absorbs a busy machine.
+	if took := time.Since(begin); took > timeout+5*time.Second {
 		t.Errorf("Snapshot took %s with a %s timeout while a render held the git side", took, timeout)
 	}
 	if err != nil {
