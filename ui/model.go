@@ -61,6 +61,9 @@ type model struct {
 	filter tree.Filter
 	rows   []tree.Row
 	sel    tree.Key
+	// chosen is set once the user picks a row (a move, an expansion, a jump); until then the
+	// cursor stays on the top row, the worst app, however the sort changes while loading.
+	chosen bool
 	cursor int
 	offset int
 
@@ -173,7 +176,7 @@ func (m *model) rebuild() {
 		m.cursor = 0
 		return
 	}
-	if m.sel == (tree.Key{}) {
+	if m.sel == (tree.Key{}) || !m.chosen {
 		m.cursor = 0 // the worst app: the model sorts worst first
 	} else if i := tree.Locate(m.rows, m.sel); i >= 0 {
 		if m.rows[i].Key != m.sel {
@@ -200,6 +203,7 @@ func (m *model) moveTo(i int) {
 		return
 	}
 	i = max(0, min(i, len(m.rows)-1))
+	m.chosen = true
 	if i != m.cursor {
 		m.detailsOffset = 0
 	}
@@ -208,6 +212,7 @@ func (m *model) moveTo(i int) {
 }
 
 func (m *model) setExpanded(k tree.Key, open bool) {
+	m.chosen = true
 	if open {
 		m.filter.Expanded[k] = true
 	} else {

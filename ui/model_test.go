@@ -491,3 +491,25 @@ func TestPalette(t *testing.T) {
 		t.Errorf("completed to %q, want %q", m.input, "cluster prod-eu")
 	}
 }
+
+// TestWorstStaysSelectedWhileLoading: until the user moves, the cursor stays on the top row,
+// so the worst app is selected however the order changes while clusters and git load.
+func TestWorstStaysSelectedWhileLoading(t *testing.T) {
+	loading := fixture.Sandbox()
+	// While git loads, a healthy app sorts first (say, Unknown until its facts arrive).
+	slices.Reverse(loading.Apps)
+	m := newTestModel(t, Options{}, 160, 48, &loading)
+	first := selectedTitle(m)
+	done := fixture.Sandbox()
+	m.Update(modelMsg{done})
+	if got, want := selectedTitle(m), done.Apps[0].Name; got != want {
+		t.Fatalf("after loading the selection is %q (was %q), want the worst app %q", got, first, want)
+	}
+	// Once the user has picked a row, updates keep it.
+	press(m, "j")
+	picked := selectedTitle(m)
+	m.Update(modelMsg{loading})
+	if got := selectedTitle(m); got != picked {
+		t.Errorf("after the user moved, an update moved the selection from %q to %q", picked, got)
+	}
+}

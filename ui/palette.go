@@ -108,6 +108,7 @@ func (m *model) jumpToApp(arg string) {
 		m.filter.Query, m.filter.Cluster, m.filter.ProblemsOnly = "", "", false
 	}
 	m.sel = key
+	m.chosen = true
 	m.detailsOffset = 0
 	m.focus = focusTree
 	m.rebuild()
