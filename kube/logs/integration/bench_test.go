@@ -13,6 +13,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/fleetdeck/fleetdeck/internal/sandbox"
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/podlogs"
@@ -105,6 +106,9 @@ func measure(b *testing.B, name string, argv []string, env []string) measured {
 	for sc.Scan() {
 		n++
 	}
+	if n == 0 {
+		b.Fatalf("%s printed no line; stderr:\n%s", name, stderr.String())
+	}
 	ps := cmd.ProcessState
 	return measured{lines: n, wall: wall, cpu: ps.UserTime() + ps.SystemTime()}
 }
@@ -131,6 +135,8 @@ func BenchmarkLinesVsStern(b *testing.B) {
 	file := filepath.Join(f.Dir, "logs", "pods", cluster, app.Namespace, app.Name+".log")
 	const benchLines = 100_000
 	appendLines(b, file, benchLines)
+
+	giveContainerIDs(b, f, app.Namespace, pods, cluster)
 
 	cfg := configAs(b, f)
 	bin := fleetdeck(b)
@@ -220,4 +226,40 @@ func selectorOf(b *testing.B, f *sandbox.Fleet, ns, pod, cluster string) string 
 		}
 	}
 	return ""
+}
+
+// giveContainerIDs sets a container ID on the pods' container statuses where kwok left none:
+// stern follows only containers with an ID (as the kubelet reports them), fleetdeck and
+// kubectl do not need one.
+func giveContainerIDs(b *testing.B, f *sandbox.Fleet, ns string, pods []string, cluster string) {
+	b.Helper()
+	cs, err := f.Clientset(cluster)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, name := range pods {
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			p, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			changed := false
+			for i := range p.Status.ContainerStatuses {
+				if p.Status.ContainerStatuses[i].ContainerID == "" {
+					p.Status.ContainerStatuses[i].ContainerID = "containerd://" + string(p.UID)[:8] + "-" + p.Status.ContainerStatuses[i].Name
+					changed = true
+				}
+			}
+			if !changed {
+				return nil
+			}
+			_, err = cs.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			b.Fatalf("pod %s/%s: set container IDs: %v", ns, name, err)
+		}
+	}
 }
