@@ -17,9 +17,11 @@ import (
 // configured; GitHub, GitLab and Gitea all accept any non-empty user.
 const defaultTokenUser = "git"
 
-// authMethod builds the go-git transport credentials for a repository. It
-// returns the secret it read (a token), so errors can be scrubbed of it.
-func authMethod(cfg config.Repository, getenv func(string) string) (transport.AuthMethod, string, error) {
+// AuthMethod builds the go-git transport credentials for a repository, for
+// fetches and pushes alike (ssh-agent, key file, token from an environment
+// variable). It returns the secret it read (a token), so errors can be
+// scrubbed of it with MaskCredentials.
+func AuthMethod(cfg config.Repository, getenv func(string) string) (transport.AuthMethod, string, error) {
 	a := cfg.Auth
 	switch a.Method {
 	case "", config.AuthNone:

@@ -166,7 +166,7 @@ func Open(ctx context.Context, cfg config.Repository, dir string, getenv func(st
 		branch = "main"
 	}
 	masked := MaskCredentials(cfg.URL)
-	auth, secret, err := authMethod(cfg, getenv)
+	auth, secret, err := AuthMethod(cfg, getenv)
 	if err != nil {
 		return nil, fmt.Errorf("repository %s (%s): %w", cfg.Name, masked, mask(err, secret))
 	}

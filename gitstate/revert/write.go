@@ -168,7 +168,7 @@ func (v *Reverter) PushBranch(ctx context.Context, res *Result) error {
 // push updates dst on the remote to the revert commit when dst is at want
 // (absent when want is zero).
 func (v *Reverter) push(ctx context.Context, res *Result, dst plumbing.ReferenceName, want plumbing.Hash) error {
-	auth, secret, err := pushAuth(v.cfg, v.opts.Getenv)
+	auth, secret, err := repo.AuthMethod(v.cfg, v.opts.Getenv)
 	if err != nil {
 		return fmt.Errorf("repository %s: %w", v.repo.Name(), err)
 	}
