@@ -7,8 +7,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fleetdeck/fleetdeck/internal/sanitize"
 	"github.com/fleetdeck/fleetdeck/ui/fuzzy"
-	"github.com/fleetdeck/fleetdeck/ui/sanitize"
 	"github.com/fleetdeck/fleetdeck/ui/tree"
 )
 

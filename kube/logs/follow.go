@@ -15,8 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fleetdeck/fleetdeck/internal/sanitize"
 	"github.com/fleetdeck/fleetdeck/kube"
-	"github.com/fleetdeck/fleetdeck/ui/sanitize"
 )
 
 // Without Follow a stream that fails is tried this many times before its container is given up.

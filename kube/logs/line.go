@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/fleetdeck/fleetdeck/ui/sanitize"
+	"github.com/fleetdeck/fleetdeck/internal/sanitize"
 )
 
 // tsRoom is what a kubelet timestamp prefix takes at most ("2006-01-02T15:04:05.999999999Z07:00 ").

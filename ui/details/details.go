@@ -15,7 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/fleetdeck/fleetdeck/fleet"
-	"github.com/fleetdeck/fleetdeck/ui/sanitize"
+	"github.com/fleetdeck/fleetdeck/internal/sanitize"
 	"github.com/fleetdeck/fleetdeck/ui/theme"
 	"github.com/fleetdeck/fleetdeck/ui/tree"
 )
