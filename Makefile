@@ -39,7 +39,7 @@ demo: build
 demo-down: build
 	$(BIN) demo down $(DEMO_ARGS)
 
-# Run the sandbox in the foreground until Ctrl-C.
+# Run a sandbox owned by this process: the UI opens on it and quitting stops it.
 demo-fg: build
 	$(BIN) demo $(DEMO_ARGS)
 

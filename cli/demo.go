@@ -50,12 +50,13 @@ git, an image that cannot be pulled).
 The control-plane binaries are built from the Go module proxy on first use
 into $XDG_CACHE_HOME/fleetdeck/sandbox (several minutes, once).
 
-Without a subcommand it runs in the foreground until Ctrl-C and stops every
-process it started. "demo up" leaves the fleet running for scripts; "demo
+Without a subcommand it runs the fleet in the foreground and, on a terminal,
+opens the terminal UI on it (elsewhere it waits for Ctrl-C); quitting stops
+every process it started. "demo up" leaves the fleet running for scripts; "demo
 down" stops it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDemoForeground(cmd.Context(), streams, opts)
+			return runDemoForeground(cmd.Context(), streams, gopts, opts)
 		},
 	}
 	addDemoFlags := func(c *cobra.Command, withStart bool) {
@@ -176,7 +177,10 @@ func runDemoUp(ctx context.Context, streams *IOStreams, opts *demoOptions) error
 	return nil
 }
 
-func runDemoForeground(ctx context.Context, streams *IOStreams, opts *demoOptions) error {
+// runDemoForeground starts the fleet, owned by this process, and opens the terminal UI on it
+// when stdout is a terminal (else it prints how to use it and waits for Ctrl-C); the fleet
+// stops when the UI quits or on Ctrl-C.
+func runDemoForeground(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts *demoOptions) error {
 	dir := demoDir(streams, opts)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -187,14 +191,21 @@ func runDemoForeground(ctx context.Context, streams *IOStreams, opts *demoOption
 	if err != nil {
 		return withExitCode(ExitError, err)
 	}
-	printDemoInfo(streams.Out, f)
-	fmt.Fprintln(streams.Out, "\nThe fleet runs until Ctrl-C.")
-	<-ctx.Done()
+	var uiErr error
+	if streams.OutIsTerminal {
+		g := *gopts
+		g.ConfigPath = f.ConfigPath
+		uiErr = runTUI(ctx, streams, &g, &tuiOptions{})
+	} else {
+		printDemoInfo(streams.Out, f)
+		fmt.Fprintln(streams.Out, "\nThe fleet runs until Ctrl-C.")
+		<-ctx.Done()
+	}
 	fmt.Fprintln(streams.ErrOut, "stopping the sandbox fleet…")
 	if err := f.Down(30 * time.Second); err != nil {
 		return withExitCode(ExitError, err)
 	}
-	return nil
+	return uiErr
 }
 
 func printDemoInfo(w io.Writer, f *sandbox.Fleet) {
