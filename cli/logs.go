@@ -169,14 +169,8 @@ func runLogs(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts
 	if err != nil {
 		return withExitCode(ExitError, err)
 	}
-	var names []string
-	for _, c := range cfg.Clusters {
-		names = append(names, c.Name)
-	}
-	for _, c := range opts.Clusters {
-		if !slices.Contains(names, c) {
-			return withExitCode(ExitError, fmt.Errorf("--cluster %q: no such cluster in the config (clusters: %s)", c, strings.Join(names, ", ")))
-		}
+	if err := checkClusterFlags(cfg, opts.Clusters); err != nil {
+		return err
 	}
 
 	if ctx == nil {
@@ -187,19 +181,11 @@ func runLogs(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	eng, err := engine.New(cfg, engine.Options{Getenv: streams.Getenv, GitFacts: engine.GitstateFacts})
+	eng, stopEngine, err := startEngine(ctx, cfg, streams.Getenv)
 	if err != nil {
-		return withExitCode(ExitError, err)
+		return err
 	}
-	runDone := make(chan struct{})
-	go func() {
-		defer close(runDone)
-		_ = eng.Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-runDone
-	}()
+	defer stopEngine()
 
 	clients := map[string]kubernetes.Interface{}
 	for _, c := range cfg.Clusters {

@@ -97,34 +97,18 @@ func runStatus(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, op
 	if err != nil {
 		return withExitCode(ExitError, err)
 	}
-	var names []string
-	for _, c := range cfg.Clusters {
-		names = append(names, c.Name)
-	}
-	for _, c := range opts.Clusters {
-		if !slices.Contains(names, c) {
-			return withExitCode(ExitError, fmt.Errorf("--cluster %q: no such cluster in the config (clusters: %s)", c, strings.Join(names, ", ")))
-		}
+	if err := checkClusterFlags(cfg, opts.Clusters); err != nil {
+		return err
 	}
 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	eng, err := engine.New(cfg, engine.Options{Getenv: streams.Getenv, GitFacts: engine.GitstateFacts})
+	eng, stopEngine, err := startEngine(ctx, cfg, streams.Getenv)
 	if err != nil {
-		return withExitCode(ExitError, err)
+		return err
 	}
-	runDone := make(chan struct{})
-	go func() {
-		defer close(runDone)
-		_ = eng.Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-runDone
-	}()
+	defer stopEngine()
 
 	if streams.ErrIsTerminal && !opts.Watch {
 		fmt.Fprintf(streams.ErrOut, "reading %s…", counted(len(cfg.Clusters), "cluster"))

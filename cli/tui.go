@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fleetdeck/fleetdeck/config"
-	"github.com/fleetdeck/fleetdeck/internal/engine"
 	"github.com/fleetdeck/fleetdeck/ui"
 )
 
@@ -101,21 +100,16 @@ func runTUI(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	eng, err := engine.New(cfg, engine.Options{Getenv: streams.Getenv, GitFacts: engine.GitstateFacts})
+	eng, stopEngine, err := startEngine(ctx, cfg, streams.Getenv)
 	if err != nil {
-		return withExitCode(ExitError, err)
+		return err
 	}
-	runDone := make(chan struct{})
-	go func() {
-		defer close(runDone)
-		_ = eng.Run(ctx)
-	}()
 	// Subscribe before the ui starts: the first model (every cluster connecting) is then ready
 	// by the time the first frame is drawn.
 	updates := eng.Subscribe(ctx)
 	uiErr := ui.Run(ctx, ui.ChanSource(updates), uopts, streams.In, streams.Out)
 	cancel()
-	<-runDone
+	stopEngine()
 
 	if uiErr != nil && !errors.Is(uiErr, tea.ErrInterrupted) {
 		return withExitCode(ExitError, fmt.Errorf("terminal UI: %w", uiErr))
