@@ -57,24 +57,6 @@ func runCLI(t *testing.T, getenv func(string) string, args ...string) string {
 	return s + fmt.Sprintf("--- exit %d\n", code)
 }
 
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "config", name+".golden")
-	if updateGolden() {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update after checking):\n--- got\n%s--- want\n%s", path, got, want)
-	}
-}
-
 // TestConfigCheckOffline: the example and one broken file per kind of
 // problem, checked without contacting clusters.
 func TestConfigCheckOffline(t *testing.T) {
@@ -97,7 +79,7 @@ func TestConfigCheckOffline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
 			args := append([]string{"config", "check", "--offline"}, tt.args...)
-			checkGolden(t, tt.golden, runCLI(t, testEnv(t), args...))
+			checkGoldenIn(t, "config", tt.golden, runCLI(t, testEnv(t), args...))
 		})
 	}
 }
@@ -183,7 +165,7 @@ func stabilize(s, dir string) string {
 func TestConfigCheckUnreachable(t *testing.T) {
 	dir, cfg := copyWithKubeconfig(t, "unreachable", "unreachable.kubeconfig", "https://"+freePort(t))
 	got := runCLI(t, testEnv(t), "config", "check", "--config", cfg)
-	checkGolden(t, "unreachable", stabilize(got, dir))
+	checkGoldenIn(t, "config", "unreachable", stabilize(got, dir))
 }
 
 // fakeAPIServer answers version, discovery (Argo CD installed, Flux not) and
@@ -230,7 +212,7 @@ func TestConfigCheckAccessTable(t *testing.T) {
 	srv := fakeAPIServer(t)
 	dir, cfg := copyWithKubeconfig(t, "unreachable", "unreachable.kubeconfig", srv.URL)
 	got := runCLI(t, testEnv(t), "config", "check", "--config", cfg)
-	checkGolden(t, "access-table", stabilize(got, dir))
+	checkGoldenIn(t, "config", "access-table", stabilize(got, dir))
 
 	var out bytes.Buffer
 	streams := &IOStreams{Out: &out, ErrOut: io.Discard, OutIsTerminal: true, Getenv: testEnv(t)}

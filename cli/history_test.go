@@ -225,27 +225,6 @@ func (g *gitFleet) anonymise(s string) string {
 	return strings.ReplaceAll(s, g.dir, "$DIR")
 }
 
-func checkGitGolden(t *testing.T, dir, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", dir, name+".golden")
-	if updateGolden() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update after checking):\n--- got\n%s--- want\n%s", path, got, want)
-	}
-}
-
 func TestHistory(t *testing.T) {
 	g := newGitFleet(t, "")
 	live := map[string]string{"staging": g.shas["ci: bump auth to v1.5.0"], "prod-eu": g.shas["docs: readme"]}
@@ -267,7 +246,7 @@ func TestHistory(t *testing.T) {
 			if code != ExitOK {
 				t.Fatalf("exit %d:\n%s", code, got)
 			}
-			checkGitGolden(t, "history", tt.name, got)
+			checkGoldenIn(t, "history", tt.name, got)
 		})
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,27 +21,6 @@ import (
 )
 
 // Golden files are rewritten with: go test ./cli -run TestLogs -update
-
-func checkLogsGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "logs", name+".golden")
-	if updateGolden() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update after checking):\n--- got\n%s--- want\n%s", path, got, want)
-	}
-}
 
 func TestLogsFlagErrors(t *testing.T) {
 	tests := []struct {
@@ -99,7 +76,7 @@ func TestLogsUnreachableCluster(t *testing.T) {
 		t.Errorf("took %s with a 1s timeout", d)
 	}
 	got = regexp.MustCompile(`(?m)is unreachable: .*;`).ReplaceAllString(got, "is unreachable: ERROR;")
-	checkLogsGolden(t, "unreachable", stabilize(got, dir))
+	checkGoldenIn(t, "logs", "unreachable", stabilize(got, dir))
 }
 
 // sampleEntries are what a run could deliver, in a fixed order.
@@ -167,7 +144,7 @@ func TestLogsPrinter(t *testing.T) {
 			if tt.colour {
 				got = strings.ReplaceAll(got, "\x1b", `\e`)
 			}
-			checkLogsGolden(t, "print-"+tt.name, got)
+			checkGoldenIn(t, "logs", "print-"+tt.name, got)
 		})
 	}
 }

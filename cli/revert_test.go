@@ -73,7 +73,7 @@ func TestRevertDryRun(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d:\n%s", code, got)
 	}
-	checkGitGolden(t, "revert", "dry-run", got)
+	checkGoldenIn(t, "revert", "dry-run", got)
 	if g.remoteHead() != head {
 		t.Fatal("a dry run moved the remote")
 	}

@@ -3,8 +3,6 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -153,27 +151,6 @@ func statusModel() fleet.Model {
 	return m
 }
 
-func checkStatusGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "status", name+".golden")
-	if updateGolden() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update after checking):\n--- got\n%s--- want\n%s", path, got, want)
-	}
-}
-
 func TestStatusGolden(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -198,7 +175,7 @@ func TestStatusGolden(t *testing.T) {
 			if err := writeStatus(&buf, newPalette(tt.colour), tt.output, rep); err != nil {
 				t.Fatal(err)
 			}
-			checkStatusGolden(t, tt.name, buf.String())
+			checkGoldenIn(t, "status", tt.name, buf.String())
 			if code := exitCodeOf(exitFor(rep)); code != tt.exit {
 				t.Errorf("exit %d, want %d", code, tt.exit)
 			}
