@@ -11,6 +11,8 @@ func TestParseImage(t *testing.T) {
 		{"localhost:5000/app:v2", "localhost:5000/app", "v2", ""},
 		{"ghcr.io/a/b@sha256:0123abcd", "ghcr.io/a/b", "", "sha256:0123abcd"},
 		{"ghcr.io/a/b:1.0@sha256:0123abcd", "ghcr.io/a/b", "1.0", "sha256:0123abcd"},
+		{"app@sha256:abc", "app", "", "sha256:abc"},
+		{"  app:latest ", "app", "latest", ""},
 		{"", "", "", ""},
 	}
 	for _, tt := range tests {

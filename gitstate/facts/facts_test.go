@@ -214,7 +214,7 @@ func TestFactsOfTheSandboxMatchGitAndTheScenario(t *testing.T) {
 				}
 				env := scenario.Env(c)
 				d, img := mainImage(t, f.Desired, a.Name)
-				_, tag, _ := render.ParseImage(img)
+				_, tag, _ := fleet.ParseImage(img)
 				if want := s.res.Tags[a.Name][env]; tag != want {
 					t.Errorf("desired tag %s, want %s", tag, want)
 				}

@@ -1,9 +1,9 @@
 package render
 
 import (
-	"strings"
-
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/fleetdeck/fleetdeck/fleet"
 )
 
 // ContainerImage is one container of a rendered workload and the image it declares.
@@ -13,7 +13,8 @@ type ContainerImage struct {
 	Workload  string
 	Container string
 	Init      bool
-	// Image is the reference as written; Repository, Tag and Digest are its parts.
+	// Image is the reference as written; Repository, Tag and Digest are its parts
+	// (fleet.ParseImage).
 	Image      string
 	Repository string
 	Tag        string
@@ -57,7 +58,7 @@ func Images(objs []*unstructured.Unstructured) []ContainerImage {
 				}
 				name, _ := cm["name"].(string)
 				image, _ := cm["image"].(string)
-				repo, tag, digest := ParseImage(image)
+				repo, tag, digest := fleet.ParseImage(image)
 				out = append(out, ContainerImage{
 					Kind: o.GetKind(), Namespace: o.GetNamespace(), Workload: o.GetName(),
 					Container: name, Init: field == "initContainers",
@@ -67,20 +68,4 @@ func Images(objs []*unstructured.Unstructured) []ContainerImage {
 		}
 	}
 	return out
-}
-
-// ParseImage splits an image reference into repository, tag and digest
-// without normalising it ("nginx" stays "nginx"). A registry port is not
-// mistaken for a tag: the tag is after the last colon of the last path
-// component.
-func ParseImage(ref string) (repository, tag, digest string) {
-	ref = strings.TrimSpace(ref)
-	if i := strings.Index(ref, "@"); i >= 0 {
-		ref, digest = ref[:i], ref[i+1:]
-	}
-	slash := strings.LastIndex(ref, "/")
-	if i := strings.LastIndex(ref, ":"); i > slash {
-		return ref[:i], ref[i+1:], digest
-	}
-	return ref, "", digest
 }

@@ -191,25 +191,6 @@ func (c *countFS) Open(name string) (fs.File, error) {
 	return c.FS.Open(name)
 }
 
-func TestParseImage(t *testing.T) {
-	cases := []struct{ in, repo, tag, digest string }{
-		{"nginx", "nginx", "", ""},
-		{"nginx:1.27", "nginx", "1.27", ""},
-		{"reg.example:5000/team/app", "reg.example:5000/team/app", "", ""},
-		{"reg.example:5000/team/app:v2", "reg.example:5000/team/app", "v2", ""},
-		{"app@sha256:abc", "app", "", "sha256:abc"},
-		{"app:1@sha256:abc", "app", "1", "sha256:abc"},
-		{"  app:latest ", "app", "latest", ""},
-		{"", "", "", ""},
-	}
-	for _, c := range cases {
-		r, tg, d := ParseImage(c.in)
-		if r != c.repo || tg != c.tag || d != c.digest {
-			t.Errorf("ParseImage(%q) = %q %q %q, want %q %q %q", c.in, r, tg, d, c.repo, c.tag, c.digest)
-		}
-	}
-}
-
 func TestImagesOfEveryWorkloadKind(t *testing.T) {
 	objs, err := Decode("w.yaml", []byte(`apiVersion: batch/v1
 kind: CronJob

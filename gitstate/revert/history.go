@@ -12,7 +12,6 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/gitstate/facts"
-	"github.com/fleetdeck/fleetdeck/gitstate/render"
 	"github.com/fleetdeck/fleetdeck/gitstate/repo"
 )
 
@@ -230,8 +229,8 @@ func imageChanges(cluster string, before, after []fleet.DesiredObject) []ImageCh
 		if from == to {
 			return
 		}
-		_, ft, fd := render.ParseImage(from)
-		_, tt, td := render.ParseImage(to)
+		_, ft, fd := fleet.ParseImage(from)
+		_, tt, td := fleet.ParseImage(to)
 		out = append(out, ImageChange{Cluster: cluster, Workload: k.ref, Container: k.container,
 			From: from, To: to, FromTag: firstNonEmpty(ft, fd), ToTag: firstNonEmpty(tt, td)})
 	}
