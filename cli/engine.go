@@ -10,11 +10,14 @@ import (
 	"github.com/fleetdeck/fleetdeck/internal/engine"
 )
 
-// startEngine starts the fleet engine for cfg in the background. The engine runs until ctx
-// ends or stop is called; stop cancels it and waits until every watch and clone is closed, so
-// a verb that defers stop leaves nothing running behind it.
-func startEngine(ctx context.Context, cfg *config.Config, getenv func(string) string) (eng *engine.Engine, stop func(), err error) {
-	eng, err = engine.New(cfg, engine.Options{Getenv: getenv, GitFacts: engine.GitstateFacts})
+// startEngine starts the fleet engine for cfg in the background (opts.GitFacts defaults to
+// gitstate's). The engine runs until ctx ends or stop is called; stop cancels it and waits
+// until every watch and clone is closed, so a verb that defers stop leaves nothing running.
+func startEngine(ctx context.Context, cfg *config.Config, opts engine.Options) (eng *engine.Engine, stop func(), err error) {
+	if opts.GitFacts == nil {
+		opts.GitFacts = engine.GitstateFacts
+	}
+	eng, err = engine.New(cfg, opts)
 	if err != nil {
 		return nil, nil, withExitCode(ExitError, err)
 	}

@@ -79,8 +79,7 @@ type appSource interface {
 // the clusters, the clones and renders from the engine's git side.
 type engineSource struct {
 	cfg     *config.Config
-	cancel  context.CancelFunc
-	done    chan struct{}
+	stop    func()
 	eng     *engine.Engine
 	timeout time.Duration
 
@@ -90,8 +89,8 @@ type engineSource struct {
 }
 
 func newEngineSource(ctx context.Context, cfg *config.Config, getenv func(string) string, timeout time.Duration) (*engineSource, error) {
-	s := &engineSource{cfg: cfg, done: make(chan struct{}), timeout: timeout}
-	eng, err := engine.New(cfg, engine.Options{Getenv: getenv, GitFacts: func(c *config.Config, repos map[string]*repo.Repo) engine.GitFacts {
+	s := &engineSource{cfg: cfg, timeout: timeout}
+	eng, stop, err := startEngine(ctx, cfg, engine.Options{Getenv: getenv, GitFacts: func(c *config.Config, repos map[string]*repo.Repo) engine.GitFacts {
 		r := facts.New(c, repos, facts.Options{})
 		s.mu.Lock()
 		s.repos, s.reader = repos, r
@@ -101,18 +100,12 @@ func newEngineSource(ctx context.Context, cfg *config.Config, getenv func(string
 	if err != nil {
 		return nil, err
 	}
-	s.eng = eng
-	ctx, s.cancel = context.WithCancel(ctx)
-	go func() {
-		defer close(s.done)
-		_ = eng.Run(ctx)
-	}()
+	s.eng, s.stop = eng, stop
 	return s, nil
 }
 
 func (s *engineSource) Close() {
-	s.cancel()
-	<-s.done
+	s.stop()
 }
 
 func (s *engineSource) Reader() *facts.Reader {

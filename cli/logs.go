@@ -181,7 +181,7 @@ func runLogs(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	eng, stopEngine, err := startEngine(ctx, cfg, streams.Getenv)
+	eng, stopEngine, err := startEngine(ctx, cfg, engine.Options{Getenv: streams.Getenv})
 	if err != nil {
 		return err
 	}

@@ -104,7 +104,7 @@ func runStatus(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, op
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	eng, stopEngine, err := startEngine(ctx, cfg, streams.Getenv)
+	eng, stopEngine, err := startEngine(ctx, cfg, engine.Options{Getenv: streams.Getenv})
 	if err != nil {
 		return err
 	}

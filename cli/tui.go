@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fleetdeck/fleetdeck/config"
+	"github.com/fleetdeck/fleetdeck/internal/engine"
 	"github.com/fleetdeck/fleetdeck/ui"
 )
 
@@ -100,7 +101,7 @@ func runTUI(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	eng, stopEngine, err := startEngine(ctx, cfg, streams.Getenv)
+	eng, stopEngine, err := startEngine(ctx, cfg, engine.Options{Getenv: streams.Getenv})
 	if err != nil {
 		return err
 	}
