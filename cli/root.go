@@ -70,6 +70,9 @@ revert commits.`,
 		newLogsCmd(streams, opts),
 		newHistoryCmd(streams, opts),
 		newRevertCmd(streams, opts),
+		newDiffCmd(streams, opts),
+		newSyncCmd(streams, opts),
+		newWatchCmd(streams, opts),
 	)
 	// Without a verb fleetdeck opens the terminal UI (also "fleetdeck ui").
 	addTUI(root, streams, opts)
