@@ -388,6 +388,42 @@ func TestFleet(t *testing.T) {
 		}
 	})
 
+	t.Run("a killed apiserver restarts on its port with its data", func(t *testing.T) {
+		cs3 := clientset(t, f, "c3")
+		name := APIServerProcess("c3")
+		before, _ := f.Process(name)
+		if err := f.Kill(name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs3.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err == nil {
+			t.Fatal("the killed apiserver still answers")
+		}
+		after, err := f.Restart(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.PID == before.PID || !after.Alive() || before.Alive() {
+			t.Fatalf("restart: old pid %d alive=%v, new pid %d alive=%v", before.PID, before.Alive(), after.PID, after.Alive())
+		}
+		var nodes *corev1.NodeList
+		deadline := time.Now().Add(60 * time.Second)
+		for nodes == nil {
+			if nodes, err = cs3.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err != nil {
+				nodes = nil
+				if time.Now().After(deadline) {
+					t.Fatalf("the restarted apiserver does not answer: %v", err)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		if len(nodes.Items) != 1 || nodes.Items[0].Name != NodeName("c3") {
+			t.Errorf("after restart c3 nodes: %v", nodes.Items)
+		}
+		if n := len(f.Processes); n != 1+4*3 {
+			t.Errorf("%d processes recorded after the restart, want %d", n, 1+4*3)
+		}
+	})
+
 	t.Run("second start refuses", func(t *testing.T) {
 		_, err := Start(ctx, Options{Dir: dir, Clusters: []string{"c1"}, Bins: needBins(t)})
 		if err == nil || !strings.Contains(err.Error(), "fleet already running in "+dir) || !strings.Contains(err.Error(), "demo down --dir") {

@@ -23,7 +23,10 @@ type Process struct {
 	// the running process's command line so a reused PID is not mistaken
 	// for the fleet's.
 	Path string `json:"path"`
-	Log  string `json:"log"`
+	// Args are the arguments it was started with, so Restart can start it
+	// again exactly as before (same ports, same data directory).
+	Args []string `json:"args,omitempty"`
+	Log  string   `json:"log"`
 
 	cmd  *exec.Cmd
 	done chan struct{} // closed when a child of this process has been reaped
@@ -102,7 +105,7 @@ func (f *Fleet) spawn(name, path string, args ...string) (*Process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s (%s): %w", name, path, err)
 	}
-	p := &Process{Name: name, PID: cmd.Process.Pid, Path: path, Log: logPath, cmd: cmd,
+	p := &Process{Name: name, PID: cmd.Process.Pid, Path: path, Args: args, Log: logPath, cmd: cmd,
 		done: make(chan struct{}), logOffset: offset}
 	// Reap the child as soon as it exits, so a stopped process does not
 	// linger as a zombie that still answers kill(pid, 0).
