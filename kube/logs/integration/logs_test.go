@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fleetdeck/fleetdeck/internal/sandbox"
+	"github.com/fleetdeck/fleetdeck/internal/sandbox/controlplane"
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/sandboxtest"
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
 )
@@ -378,4 +379,174 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestScaleUpIsFollowedWithin3s scales the app up on one cluster while following it: the new
+// pod's lines arrive within 3 s of the pod running.
+func TestScaleUpIsFollowedWithin3s(t *testing.T) {
+	f := sandboxtest.Fleet(t)
+	app := healthyOnAll(t)
+	cluster := scenario.Staging
+	before := podsOf(t, f, app, cluster)
+	r := start(t, app.Name, "--config", configAs(t, f), "-f", "--timestamps", "--since", "1m")
+	r.waitUntil(t, 60*time.Second, "lines from every pod on "+cluster, func(lines, _ []string) bool {
+		seen := map[string]bool{}
+		for _, p := range parse(lines) {
+			if p.cluster == cluster {
+				seen[p.pod] = true
+			}
+		}
+		for _, pod := range before {
+			if !seen[pod] {
+				return false
+			}
+		}
+		return true
+	})
+
+	cs, err := f.Clientset(cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	deployments := cs.AppsV1().Deployments(app.Namespace)
+	scale, err := deployments.GetScale(ctx, app.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicas := scale.Spec.Replicas
+	t.Cleanup(func() {
+		s, err := deployments.GetScale(context.Background(), app.Name, metav1.GetOptions{})
+		if err == nil {
+			s.Spec.Replicas = replicas
+			_, err = deployments.UpdateScale(context.Background(), app.Name, s, metav1.UpdateOptions{})
+		}
+		if err != nil {
+			t.Errorf("scale %s back to %d: %v", app.Name, replicas, err)
+		}
+	})
+	scale.Spec.Replicas = replicas + 1
+	scaled := time.Now()
+	if _, err := deployments.UpdateScale(ctx, app.Name, scale, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	var added string
+	deadline := time.Now().Add(30 * time.Second)
+	for added == "" {
+		for _, p := range podsOf(t, f, app, cluster) {
+			if !contains(before, p) {
+				added = p
+			}
+		}
+		if added == "" {
+			if time.Now().After(deadline) {
+				t.Fatalf("no new running pod of %s on %s within 30s of scaling to %d", app.Name, cluster, replicas+1)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	running := time.Now()
+	r.waitUntil(t, 3*time.Second, "line from the new pod "+added+" within 3s of it running", func(lines, _ []string) bool {
+		for _, p := range parse(lines) {
+			if p.cluster == cluster && p.pod == added {
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("new pod %s: running %.2fs after the scale, first line %.2fs after running",
+		added, running.Sub(scaled).Seconds(), time.Since(running).Seconds())
+	if code := r.stop(t); code != 0 {
+		t.Errorf("exit %d after SIGINT, want 0", code)
+	}
+}
+
+// TestStoppedAPIServerKeepsOthersStreaming kills one cluster's kube-apiserver while following an
+// app on every cluster: the other clusters keep streaming, the lost cluster is reported in one
+// clear notice, and the run goes on. The apiserver is started again afterwards.
+func TestStoppedAPIServerKeepsOthersStreaming(t *testing.T) {
+	f := sandboxtest.Fleet(t)
+	app := healthyOnAll(t)
+	victim := scenario.ProdUS
+	r := start(t, app.Name, "--config", configAs(t, f), "-f", "--timestamps", "--since", "1m")
+	fromEvery := func(after time.Time, clusters ...string) func(lines, _ []string) bool {
+		return func(lines, _ []string) bool {
+			seen := map[string]bool{}
+			for _, p := range parse(lines) {
+				if p.ts.After(after) {
+					seen[p.cluster] = true
+				}
+			}
+			for _, c := range clusters {
+				if !seen[c] {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	r.waitUntil(t, 60*time.Second, "lines from every cluster", fromEvery(time.Time{}, scenario.Clusters...))
+
+	name := controlplane.APIServerProcess(victim)
+	t.Cleanup(func() { restartAPIServer(t, f, victim) })
+	if err := f.CP.Kill(name); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	unreachable := func(stderr []string) []string {
+		var out []string
+		for _, l := range stderr {
+			if strings.Contains(l, victim) && strings.Contains(l, "unreachable") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	r.waitUntil(t, 30*time.Second, "a notice that "+victim+" is unreachable", func(_, stderr []string) bool {
+		return len(unreachable(stderr)) > 0
+	})
+	t.Logf("notice %.1fs after the kill", time.Since(killed).Seconds())
+	others := []string{scenario.ProdEU, scenario.Staging}
+	r.waitUntil(t, 15*time.Second, "new lines from the other clusters", fromEvery(time.Now().Add(time.Second), others...))
+	// Let any second notice show before counting.
+	time.Sleep(3 * time.Second)
+	_, stderr := r.snapshot()
+	if n := unreachable(stderr); len(n) != 1 {
+		t.Errorf("%d notices about %s, want 1:\n%s", len(n), victim, strings.Join(stderr, "\n"))
+	} else {
+		t.Logf("notice: %s", n[0])
+	}
+	if code := r.stop(t); code != 0 && code != 1 {
+		t.Errorf("exit %d after SIGINT, want 0 or 1", code)
+	}
+}
+
+// restartAPIServer starts a killed apiserver again and waits until it answers, so the fleet is
+// whole for whatever runs next.
+func restartAPIServer(t *testing.T, f *sandbox.Fleet, cluster string) {
+	t.Helper()
+	if _, err := f.CP.Restart(controlplane.APIServerProcess(cluster)); err != nil {
+		t.Errorf("restart the apiserver of %s: %v", cluster, err)
+		return
+	}
+	cs, err := f.Clientset(cluster)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{Limit: 1})
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the restarted apiserver of %s does not answer: %v", cluster, err)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
