@@ -34,11 +34,14 @@ type Cluster struct {
 	scopeKick chan struct{}
 	// gitops holds, per GitOps CRD, the version being watched ("" before discovery or when
 	// the cluster does not serve it).
-	gitops       map[string]string
-	discovered   bool
-	started      bool
-	unreachable  bool
-	reachErr     string
+	gitops      map[string]string
+	discovered  bool
+	started     bool
+	unreachable bool
+	reachErr    string
+	// lagging: the last probe (or the one running) took longer than Options.SlowResponse.
+	lagging      bool
+	lagErr       string
 	phase        Phase
 	since        time.Time
 	connectStart time.Time
@@ -270,22 +273,55 @@ func (c *Cluster) monitor(ctx context.Context) {
 	}
 }
 
+// probe asks the API server whether it is ready. A probe still waiting after SlowResponse
+// marks the cluster Slow at once (a view must not look frozen while it waits for the timeout);
+// the answer then decides: late but ready stays Slow, prompt clears it, none is Unreachable.
 func (c *Cluster) probe(ctx context.Context) {
 	if c.clients.Probe == nil {
 		c.refresh()
 		return
 	}
+	start := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, c.opts.ProbeTimeout)
+	var late *time.Timer
+	fired := make(chan struct{})
+	if c.opts.SlowResponse < c.opts.ProbeTimeout {
+		late = time.AfterFunc(c.opts.SlowResponse, func() {
+			defer close(fired)
+			c.setLagging(true, fmt.Sprintf("the API server has not answered /readyz after %s", c.opts.SlowResponse))
+		})
+	}
 	err := c.clients.Probe(pctx)
+	took := time.Since(start)
+	if late != nil && !late.Stop() {
+		<-fired // the mark being set must not land after the answer below
+	}
 	cancel()
 	if ctx.Err() != nil {
 		return
 	}
 	if probeFailed(ctx, err) {
+		c.setLagging(false, "")
 		c.setUnreachable(fmt.Errorf("probe /readyz: %w", err))
 		return
 	}
+	if late != nil && took > c.opts.SlowResponse {
+		c.setLagging(true, fmt.Sprintf("the API server answers slowly (/readyz took over %s)", c.opts.SlowResponse))
+	} else {
+		c.setLagging(false, "")
+	}
 	c.contact()
+}
+
+// setLagging records whether the API server answers late, and why.
+func (c *Cluster) setLagging(lagging bool, why string) {
+	c.mu.Lock()
+	changed := c.lagging != lagging || c.lagErr != why
+	c.lagging, c.lagErr = lagging, why
+	c.mu.Unlock()
+	if changed {
+		c.refresh()
+	}
 }
 
 // observe records what a list, watch or discovery call said. f is nil for cluster-wide calls.
@@ -413,6 +449,14 @@ func (c *Cluster) stateLocked() State {
 		st.Phase = Slow
 	case !complete:
 		st.Phase = Connecting
+	case c.lagging:
+		// Complete but late: a slow cluster still serves its whole cache.
+		st.Phase = Slow
+		if st.Err == "" {
+			st.Err = c.lagErr
+		} else {
+			st.Err = c.lagErr + "; " + st.Err
+		}
 	case len(st.Forbidden) > 0:
 		st.Phase = Forbidden
 	default:

@@ -70,8 +70,9 @@ func (s ClusterSnapshot) AddTo(fs *fleet.Snapshot) {
 }
 
 // FleetClusterState maps a watch State onto the model's connection state. The model's
-// ConnSlow means "data complete but slow", so a cluster whose first list is slow stays
-// ConnConnecting there, with the slowness in Err; Forbidden is ConnSynced with the forbidden
+// ConnSlow means "data complete but slow": a complete cluster whose API server answers late is
+// ConnSlow, while one whose first list is slow stays ConnConnecting there, with the slowness in
+// Err; Forbidden is ConnSynced with the forbidden
 // resources listed and, for those read namespace by namespace, where they are read and where
 // they are denied, so instances in readable namespaces keep their health.
 func FleetClusterState(name string, st State) fleet.ClusterState {
@@ -97,6 +98,10 @@ func FleetClusterState(name string, st State) fleet.ClusterState {
 	case Unreachable:
 		cs.State = fleet.ConnUnreachable
 	case Slow:
+		if st.Complete() {
+			cs.State = fleet.ConnSlow
+			break
+		}
 		cs.State = fleet.ConnConnecting
 		var pending []string
 		for _, r := range st.Resources {

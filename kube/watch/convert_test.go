@@ -269,6 +269,13 @@ func TestFleetClusterState(t *testing.T) {
 			t.Errorf("%s: got %+v, want state %s err %q", tc.phase, got, tc.want, tc.wantErr)
 		}
 	}
+	// A complete cluster whose API server answers late is the model's ConnSlow: its data is
+	// whole, only late.
+	complete := []ResourceState{{Name: ResPods, Synced: true}, {Name: ResEvents, Synced: true}}
+	got := FleetClusterState("c", State{Phase: Slow, Resources: complete, Err: "the API server answers slowly"})
+	if got.State != fleet.ConnSlow || got.Err != "the API server answers slowly" || !got.Live() {
+		t.Errorf("slow and complete: got %+v, want %s with the reason, live", got, fleet.ConnSlow)
+	}
 }
 
 // TestTrimKeepsWhatConvertReads sends operator objects through the cache's trimming before

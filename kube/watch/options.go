@@ -45,8 +45,14 @@ type Options struct {
 	// ProbeInterval is how often the API server's /readyz is probed. Default 2s.
 	ProbeInterval time.Duration
 	// ProbeTimeout bounds one probe; a probe that times out marks the cluster Unreachable.
-	// Default 2s.
+	// A refused connection or a not-ready answer marks it at once; the timeout only decides
+	// how long a server that accepts connections but does not answer is given. Default 5s.
 	ProbeTimeout time.Duration
+	// SlowResponse marks a cluster Slow when a probe takes longer than this but is answered:
+	// the cluster is usable, only late, and is told apart from one that does not answer.
+	// The cluster is Slow as soon as a probe has waited this long, and stays Slow until a
+	// probe is answered faster. Values at or above ProbeTimeout disable it. Default 1s.
+	SlowResponse time.Duration
 	// RequestTimeout bounds plain requests (discovery). Lists and watches have no timeout:
 	// a large list on a slow link must be allowed to finish, and the probe notices a dead
 	// server. Default 10s.
@@ -86,7 +92,8 @@ func (o Options) withDefaults() Options {
 	def(&o.EventMaxAge, time.Hour)
 	def(&o.SlowAfter, 3*time.Second)
 	def(&o.ProbeInterval, 2*time.Second)
-	def(&o.ProbeTimeout, 2*time.Second)
+	def(&o.ProbeTimeout, 5*time.Second)
+	def(&o.SlowResponse, time.Second)
 	def(&o.RequestTimeout, 10*time.Second)
 	def(&o.MaxBackoff, 5*time.Second)
 	def(&o.ForbiddenRetry, 30*time.Second)

@@ -19,7 +19,9 @@ const (
 	Connecting Phase = "connecting"
 	// Synced: every readable resource is listed and watched.
 	Synced Phase = "synced"
-	// Slow: the server answers but some first list has not finished after Options.SlowAfter.
+	// Slow: the server answers, but late: some first list has not finished after
+	// Options.SlowAfter, or the health probe takes longer than Options.SlowResponse. A cluster
+	// that is Slow and Complete serves its whole cache, which follows changes late.
 	Slow Phase = "slow"
 	// Unreachable: the API server does not answer (or answers not ready). What is cached
 	// stays available but may be stale.
