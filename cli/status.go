@@ -20,6 +20,7 @@ import (
 	"github.com/fleetdeck/fleetdeck/config"
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/internal/engine"
+	"github.com/fleetdeck/fleetdeck/internal/sanitize"
 )
 
 type statusOptions struct {
@@ -559,9 +560,9 @@ func printStatusTable(w io.Writer, pal palette, rep StatusReport, wide bool) err
 			if c.Error != "" {
 				msg += ": " + c.Error
 			}
-			fmt.Fprintf(w, "cluster %s %s\n", c.Name, pal.red(msg))
+			fmt.Fprintf(w, "cluster %s %s\n", sanitize.Line(c.Name), pal.red(sanitize.Line(msg)))
 		case len(c.Forbidden) > 0:
-			fmt.Fprintf(w, "cluster %s %s %s\n", c.Name, pal.yellow("forbidden:"), strings.Join(c.Forbidden, ", "))
+			fmt.Fprintf(w, "cluster %s %s %s\n", sanitize.Line(c.Name), pal.yellow("forbidden:"), sanitize.Line(strings.Join(c.Forbidden, ", ")))
 		}
 	}
 	summary := fmt.Sprintf("%s on %s", counted(rep.Instances, "instance"), counted(len(rep.Clusters), "cluster"))
@@ -590,6 +591,9 @@ func printStatusTable(w io.Writer, pal palette, rep StatusReport, wide bool) err
 // printAligned pads cells to column widths (by runes, so arrows count once) and colours them
 // after padding, so escape sequences never count as width.
 func printAligned(w io.Writer, rows [][]string, colour func(col int, s string) string) {
+	// Cells are cluster- and git-supplied text: clean them before measuring, so a hostile
+	// name can neither reach the terminal nor skew the columns.
+	rows = sanitizeRows(rows)
 	widths := make([]int, len(rows[0]))
 	for _, cells := range rows {
 		for i, c := range cells {
@@ -610,6 +614,18 @@ func printAligned(w io.Writer, rows [][]string, colour func(col int, s string) s
 		}
 		fmt.Fprintln(w, b.String())
 	}
+}
+
+// sanitizeRows returns a copy of rows with every cell made one printable line.
+func sanitizeRows(rows [][]string) [][]string {
+	out := make([][]string, len(rows))
+	for r, cells := range rows {
+		out[r] = make([]string, len(cells))
+		for i, c := range cells {
+			out[r][i] = sanitize.Line(c)
+		}
+	}
+	return out
 }
 
 func statusCell(pal palette, column, s string) string {
