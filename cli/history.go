@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/fleetdeck/fleetdeck/gitstate/repo"
 	"github.com/fleetdeck/fleetdeck/gitstate/revert"
 	"github.com/fleetdeck/fleetdeck/internal/engine"
+	"github.com/fleetdeck/fleetdeck/internal/sanitize"
 )
 
 type historyOptions struct {
@@ -400,13 +400,7 @@ func sortedKeys(m map[string]string) []string {
 	return out
 }
 
-// clean removes control characters (terminal escape sequences) from text
-// that comes from git: commit subjects and author names are anyone's input.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
-}
+// clean makes text that comes from git one printable line: commit subjects and author names
+// are anyone's input, and an escape sequence's payload or a bidi override must not reach the
+// terminal either (see internal/sanitize).
+func clean(s string) string { return sanitize.Line(s) }
