@@ -18,6 +18,7 @@ import (
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/gitstate/repo"
 	"github.com/fleetdeck/fleetdeck/gitstate/revert"
+	"github.com/fleetdeck/fleetdeck/internal/sanitize"
 )
 
 type revertOptions struct {
@@ -369,13 +370,30 @@ func (rv *reverting) show(p *revert.Plan) {
 		fmt.Fprintf(w, "  image %s\n", s)
 	}
 	for _, c := range p.Changes {
-		fmt.Fprintf(w, "  %-6s %s\n", c.Action, c.Path)
+		fmt.Fprintf(w, "  %-6s %s\n", c.Action, clean(c.Path))
 	}
 	fmt.Fprintln(w)
-	if rv.pal.on {
-		fmt.Fprint(rv.streams.Out, p.ColorDiff())
-	} else {
-		fmt.Fprint(rv.streams.Out, p.Diff)
+	printDiff(rv.streams.Out, rv.pal, p.Diff)
+}
+
+// printDiff prints a unified diff line by line, cleaned: file names and contents come from
+// git and may carry escape sequences. Colour is added after cleaning, by the line's prefix.
+func printDiff(w io.Writer, pal palette, diff string) {
+	if diff == "" {
+		return
+	}
+	for _, l := range sanitize.Lines(diff) {
+		switch {
+		case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"), strings.HasPrefix(l, "diff "), strings.HasPrefix(l, "index "):
+			l = pal.wrap("1", l)
+		case strings.HasPrefix(l, "@@"):
+			l = pal.wrap("36", l)
+		case strings.HasPrefix(l, "+"):
+			l = pal.green(l)
+		case strings.HasPrefix(l, "-"):
+			l = pal.red(l)
+		}
+		fmt.Fprintln(w, l)
 	}
 }
 
