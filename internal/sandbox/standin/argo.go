@@ -212,12 +212,18 @@ func argoStatus(a argoStatusInput) map[string]any {
 		if s.err != nil {
 			phase, message = "Failed", s.err.Error()
 		}
+		operation := map[string]any{
+			"sync":        map[string]any{"revision": s.revision, "syncOptions": []any{"CreateNamespace=true"}},
+			"initiatedBy": initiatedBy,
+			"retry":       map[string]any{"limit": int64(5)},
+		}
+		if s.operation != nil {
+			// Argo CD keeps the operation as it was requested (with its
+			// info, strategy and options) in operationState.operation.
+			operation = s.operation
+		}
 		st["operationState"] = map[string]any{
-			"operation": map[string]any{
-				"sync":        map[string]any{"revision": s.revision, "syncOptions": []any{"CreateNamespace=true"}},
-				"initiatedBy": initiatedBy,
-				"retry":       map[string]any{"limit": int64(5)},
-			},
+			"operation":  operation,
 			"phase":      phase,
 			"message":    message,
 			"startedAt":  ts(s.startedAt),

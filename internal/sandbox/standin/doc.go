@@ -76,6 +76,29 @@
 // revision but gone from HEAD is OutOfSync with requiresPruning. The app is
 // OutOfSync when any object is.
 //
+// # Requests
+//
+// The stand-in honours the two ways a client asks an operator to act now,
+// so that fleetdeck's sync is tested end to end (kube/sync):
+//   - Argo CD: .operation set on an Application (the argocd CLI's API server
+//     and `kubectl patch` clients set {initiatedBy, info, sync{revision,
+//     syncStrategy, syncOptions}}). The stand-in writes
+//     status.operationState {operation as requested, phase Running,
+//     startedAt}, applies git at the requested revision (default HEAD),
+//     writes the final phase (Succeeded, or Failed with the error) with
+//     syncResult and a history entry, then clears .operation.
+//   - Flux: the annotation reconcile.fluxcd.io/requestedAt on a
+//     GitRepository (reported at once: its artifact is HEAD), or on a
+//     Kustomization or HelmRelease (git is applied again at HEAD, which
+//     reverts live drift as kustomize-controller and helm-controller drift
+//     detection would, without a new Helm release when the revision is
+//     unchanged). The value handled is reported in
+//     status.lastHandledReconcileAt, and Ready follows from health as always.
+//
+// Both re-apply git, so they revert the hand patch, which automated syncs
+// leave alone (selfHeal is off). The stand-in does not support suspended
+// Flux objects nor Argo CD operations other than sync (they fail).
+//
 // # Problems
 //
 // scenario.HandPatch is injected by Install after the apply: a JSON patch

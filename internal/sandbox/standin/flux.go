@@ -241,7 +241,7 @@ func helmReleaseStatus(h helmReleaseInput) map[string]any {
 	history, _ := prev["history"].([]any)
 	history = append([]any(nil), history...)
 
-	if s := h.lastSync; s != nil && s.err == nil {
+	if s := h.lastSync; s != nil && s.err == nil && !s.reapply {
 		var n int64 = 1
 		if len(history) > 0 {
 			if v, ok := toFloat(history[0].(map[string]any)["version"]); ok {

@@ -240,8 +240,10 @@ func (e *engine) refreshInstance(ctx context.Context, in *instance, head string,
 			}
 		}
 		st = helmReleaseStatus(hi)
+		setHandled(st, prevStatus, in.handledReq)
 	default:
 		st = kustomizationStatus(kustomizationInput{in: in, cmp: cmp, lastSync: in.lastSync(), prev: prevStatus, generation: prev.GetGeneration(), now: now})
+		setHandled(st, prevStatus, in.handledReq)
 	}
 	if len(in.pending) == 0 && (stampKey == "" && equalJSON(prevStatus, st) || stampKey != "" && statusUnchanged(prevStatus, st, stampKey, now)) {
 		return nil
@@ -269,6 +271,7 @@ func (e *engine) writeGitRepository(ctx context.Context, c *cluster, head string
 	}
 	prevStatus, _, _ := unstructured.NestedMap(prev.Object, "status")
 	st := gitRepositoryStatus(prevStatus, head, prev.GetGeneration(), e.now())
+	setHandled(st, prevStatus, e.sourceHandled[c.name+"/"+spec.GetName()])
 	if equalJSON(prevStatus, st) {
 		return nil
 	}

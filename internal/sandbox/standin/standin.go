@@ -63,9 +63,14 @@ func Install(ctx context.Context, o Options) error {
 // returns nil): every Interval it polls the branch, syncs the instances that
 // follow it when HEAD moves, and rewrites statuses from live state.
 //
-// A sync operation set on an Application (.operation.sync, as `argocd app
-// sync` requests it; optional revision, default HEAD) is performed and
-// cleared, so the manual Behind instance can be synced.
+// Requests are honoured as the real operators honour them (see requests.go):
+// a sync operation set on an Application (.operation.sync, as the argocd CLI,
+// the UI or `kubectl patch` request it; optional revision, default HEAD) is
+// reported Running, performed, reported Succeeded or Failed, and cleared; a
+// Flux reconcile request (annotation reconcile.fluxcd.io/requestedAt on a
+// GitRepository, Kustomization or HelmRelease) is performed and reported in
+// status.lastHandledReconcileAt. Both re-apply git at HEAD, so they also
+// revert live drift such as the hand patch.
 //
 // Which instances sync on a new HEAD: every Flux instance (Flux applies each
 // new revision), and each Argo CD instance with automated sync whose rendered
@@ -93,6 +98,9 @@ type instance struct {
 	// Owned by the engine's loop goroutine.
 	appliedRev string        // revision whose render is live ("" unknown)
 	pending    []*syncRecord // syncs not yet reported in a status, oldest first
+	// handledReq is the last Flux reconcile request (requestedAt annotation
+	// value) this process handled, reported as status.lastHandledReconcileAt.
+	handledReq string
 }
 
 // lastSync is the newest sync not yet reported, or nil.
@@ -112,6 +120,12 @@ type syncRecord struct {
 	user       string // who requested a manual sync ("" = admin)
 	results    []resourceResult
 	err        error
+	// operation is the Argo CD operation as requested on the Application
+	// (nil for automated syncs); its status reports it back as requested.
+	operation map[string]any
+	// reapply marks a sync of the revision already live, requested by a
+	// Flux reconcile request: it repairs drift and is no new Helm release.
+	reapply bool
 }
 
 type resourceResult struct {
@@ -127,6 +141,11 @@ type engine struct {
 	insts    []*instance
 	now      func() time.Time
 	logMu    sync.Mutex
+
+	// sourceHandled maps cluster/name of a GitRepository to the reconcile
+	// request handled for it. Written by the loop goroutine before refresh
+	// reads it.
+	sourceHandled map[string]string
 }
 
 func newEngine(o Options, src source, clusters map[string]*cluster) *engine {
@@ -136,7 +155,7 @@ func newEngine(o Options, src source, clusters map[string]*cluster) *engine {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	e := &engine{o: o, src: src, clusters: clusters, now: time.Now}
+	e := &engine{o: o, src: src, clusters: clusters, now: time.Now, sourceHandled: map[string]string{}}
 	for _, app := range scenario.Apps {
 		for _, cl := range o.Clusters {
 			op, ok := app.Instances[cl]
@@ -304,6 +323,7 @@ func (e *engine) run(ctx context.Context) error {
 		}
 		if head != "" {
 			e.runOperations(ctx, head)
+			e.runReconcileRequests(ctx, head)
 			e.autoSync(ctx, head)
 			if err := e.refresh(ctx, head, false); err != nil && ctx.Err() == nil {
 				e.logf("refresh: %v", err)
@@ -383,56 +403,6 @@ func (e *engine) rolloutBeforeBadBump(ctx context.Context, in *instance, head st
 
 // goodRolloutWait bounds how long Install waits for the pre-bump rollout.
 const goodRolloutWait = 20 * time.Second
-
-// runOperations performs the sync operations requested on Applications the
-// way the argocd CLI and UI request them: by setting .operation.sync (with
-// an optional revision, default HEAD). The operation is cleared once done.
-func (e *engine) runOperations(ctx context.Context, head string) {
-	hub := e.hub()
-	if hub == nil || !e.hasArgo() {
-		return
-	}
-	apps, err := hub.list(ctx, ApplicationGVK, scenario.ArgoNamespace)
-	if err != nil {
-		if ctx.Err() == nil {
-			e.logf("look for sync operations: %v", err)
-		}
-		return
-	}
-	for _, in := range e.insts {
-		a := apps[in.name]
-		if in.op != scenario.ArgoCD || a == nil {
-			continue
-		}
-		op, ok, _ := unstructured.NestedMap(a.Object, "operation", "sync")
-		if !ok {
-			continue
-		}
-		rev := head
-		if r, _ := op["revision"].(string); r != "" && r != scenario.Branch && r != "HEAD" {
-			if full, err := e.src.Resolve(r); err == nil {
-				rev = full
-			} else {
-				e.logf("sync operation on %s: revision %s: %v", in.name, r, err)
-			}
-		}
-		user, _, _ := unstructured.NestedString(a.Object, "operation", "initiatedBy", "username")
-		rec := e.sync(ctx, in, rev, false)
-		rec.user = user
-		if rec.err != nil {
-			e.logf("sync operation on %s: %v", in.name, rec.err)
-		}
-		ri, err := hub.resource(ApplicationGVK, scenario.ArgoNamespace)
-		if err == nil {
-			pctx, cancel := context.WithTimeout(ctx, callTimeout)
-			_, err = ri.Patch(pctx, in.name, types.MergePatchType, []byte(`{"operation":null}`), metav1PatchOptions(managerArgoApp))
-			cancel()
-		}
-		if err != nil {
-			e.logf("clear sync operation on %s: %v", in.name, err)
-		}
-	}
-}
 
 // autoSync syncs the instances that follow the branch and lag HEAD, in
 // parallel (instances are independent; a pushed commit must show up within
