@@ -117,6 +117,8 @@ func (m *Model) footer() string {
 	switch d := m.dlg; {
 	case m.editing:
 		b = []key.Binding{k.ReasonDone, k.ReasonDiscard}
+	case d == nil && !m.loaded:
+		b = []key.Binding{k.Close}
 	case d == nil && m.opts.ReadOnly:
 		b = []key.Binding{k.Down, k.Up, k.Close}
 	case d == nil:
@@ -255,7 +257,8 @@ func (m *Model) commitLines(c Commit, selected bool) []string {
 }
 
 // imageSummary groups identical image changes across clusters:
-// "prod-eu, staging: auth-service 1.4.2 → 1.5.0".
+// "auth-service 1.4.2 → 1.5.0 on prod-eu, staging". The change comes first: a narrow line
+// cuts the clusters, not the tags.
 func imageSummary(ims []ImageChange) []string {
 	type change struct{ container, from, to string }
 	var order []change
@@ -276,7 +279,7 @@ func imageSummary(ims []ImageChange) []string {
 		if to == "" {
 			to = "(removed)"
 		}
-		out = append(out, fmt.Sprintf("%s: %s %s → %s", strings.Join(clusters[ch], ", "), ch.container, from, to))
+		out = append(out, fmt.Sprintf("%s %s → %s on %s", ch.container, from, to, strings.Join(clusters[ch], ", ")))
 	}
 	return out
 }
@@ -364,7 +367,6 @@ func (m *Model) resultLines() []string {
 	r := d.result
 	var out []string
 	add := func(text string, st lipgloss.Style) { out = append(out, m.wrap(text, st)...) }
-	add("✓ "+d.title(m.opts.App), m.th.Title)
 	commit := sanitize.Line(r.Commit)
 	if len(commit) > 7 {
 		commit = commit[:7]
@@ -373,14 +375,15 @@ func (m *Model) resultLines() []string {
 		commit = "a new commit"
 	}
 	if r.Pushed != "" {
-		add("committed "+commit+" and pushed it to "+sanitize.Line(r.Pushed), m.th.Severity(fleet.SeverityOK))
+		add("✓ committed "+commit+" and pushed it to "+sanitize.Line(r.Pushed), m.th.Severity(fleet.SeverityOK).Bold(true))
 	} else {
 		where := "fleetdeck's clone"
 		if r.Branch != "" {
 			where = "local branch " + sanitize.Line(r.Branch)
 		}
-		add("committed "+commit+" on "+where+"; not pushed", m.th.Drift)
+		add("✓ committed "+commit+" on "+where+"; not pushed", m.th.Drift)
 	}
+	add(d.title(m.opts.App), m.th.Dim)
 	if r.Message != "" {
 		out = append(out, "")
 		for _, l := range sanitize.Lines(r.Message) {
@@ -446,17 +449,47 @@ func (m *Model) diffLine(l string) string {
 	case strings.HasPrefix(l, "-"):
 		st = m.th.Error.UnsetBold()
 	}
-	return st.Render(fit(l, m.width, "…"))
+	if ansi.StringWidth(l) > m.width {
+		l = ansi.Truncate(l, m.width, "…")
+	}
+	return st.Render(l)
 }
 
 // ---- helpers ----
 
 // wrap breaks plain text into lines of the pane's width, each in style st.
 func (m *Model) wrap(text string, st lipgloss.Style) []string {
-	w := max(1, m.width)
+	lines := wrapText(text, max(1, m.width))
+	for i, l := range lines {
+		lines[i] = st.Render(l)
+	}
+	return lines
+}
+
+// wrapText breaks plain text at spaces only (names such as prod-eu and values-staging.yaml
+// stay whole), and cuts a word wider than the line.
+func wrapText(text string, w int) []string {
 	var out []string
-	for _, l := range strings.Split(ansi.Wrap(text, w, ""), "\n") {
-		out = append(out, st.Render(strings.TrimRight(l, " ")))
+	line, lw := "", 0
+	for _, word := range strings.Fields(text) {
+		ww := ansi.StringWidth(word)
+		switch {
+		case lw == 0:
+		case lw+1+ww <= w:
+			line, lw = line+" "+word, lw+1+ww
+			continue
+		default:
+			out = append(out, line)
+		}
+		for ww > w { // a word wider than the line: cut it
+			out = append(out, ansi.Truncate(word, w, ""))
+			word = ansi.TruncateLeft(word, w, "")
+			ww = ansi.StringWidth(word)
+		}
+		line, lw = word, ww
+	}
+	if lw > 0 || len(out) == 0 {
+		out = append(out, line)
 	}
 	return out
 }
