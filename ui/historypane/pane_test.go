@@ -180,10 +180,10 @@ func TestKeys(t *testing.T) {
 			want:     []string{"pushed it to main"},
 		},
 		{
-			name:     "a history that cannot be read is shown, and r has nothing to revert",
-			setup:    func(f *fakeBackend) { f.historyErr = errors.New("repository fleet-gitops: not cloned yet") },
-			steps:    []step{{keys: []string{"r"}}},
-			want:     []string{"could not read the history of auth-service: repository fleet-gitops: not cloned yet", "no commit to revert"},
+			name:  "a history that cannot be read is shown, and r has nothing to revert",
+			setup: func(f *fakeBackend) { f.historyErr = errors.New("repository fleet-gitops: not cloned yet") },
+			steps: []step{{keys: []string{"r"}}},
+			want:  []string{"could not read the history of auth-service: repository fleet-gitops: not cloned yet", "no commit to revert"},
 		},
 		{
 			name:   "esc in the list closes the pane",
