@@ -203,3 +203,8 @@ func checkGeometry(t *testing.T, screen string, w, h int) {
 		}
 	}
 }
+
+func pasteMsg(s string) tea.PasteMsg { return tea.PasteMsg{Content: s} }
+
+// stripped is s without styles.
+func stripped(s string) string { return ansi.Strip(s) }
