@@ -172,6 +172,14 @@ func TestKeys(t *testing.T) {
 			want:     []string{"could not plan the revert of " + fleet.ShortSHA(badBump) + ": repository fleet-gitops: fetch:", "esc back"},
 		},
 		{
+			name:     "a refused push is shown with the way out",
+			setup:    func(f *fakeBackend) { f.applyErrs = []error{errMoved} },
+			steps:    []step{{keys: []string{"r", "p", "y", "p"}}},
+			previews: []previewCall{{badBump, Revert}},
+			applies:  []applyCall{{badBump, Revert, "", true}},
+			want:     []string{"✗ could not write the revert of " + fleet.ShortSHA(badBump) + ": branch main moved", "r plan again · esc back to history"},
+		},
+		{
 			name:     "a refused push is shown; r plans again and p pushes",
 			setup:    func(f *fakeBackend) { f.applyErrs = []error{errMoved} },
 			steps:    []step{{keys: []string{"r", "p"}}, {keys: []string{"r", "p"}}},

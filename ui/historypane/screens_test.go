@@ -152,6 +152,8 @@ func TestScreens(t *testing.T) {
 			want: []string{"✗ conflicts in"}},
 		{name: "pushed", first: loaded, steps: []step{{"r", "y commit"}, {"p", "6 commits"}},
 			want: []string{"✓ committed " + fleet.ShortSHA(revertSHA) + " and pushed it to main", "Revert " + fleet.ShortSHA(badBump), "at its next sync"}},
+		{name: "push_refused", first: loaded, setup: func(f *fakeBackend) { f.applyErrs = []error{errMoved} },
+			steps: []step{{"r", "y commit"}, {"p", "plan again"}}, want: []string{"nothing was pushed"}},
 		{name: "readonly", readOnly: true, first: loaded, steps: []step{{"r", "read-only: reverts are disabled"}},
 			want: []string{"READ-ONLY", ReadOnlyMessage}},
 		{name: "history_error", first: "could not read", setup: func(f *fakeBackend) { f.historyErr = fmt.Errorf("repository fleet-gitops: not cloned yet") },

@@ -318,7 +318,7 @@ func (m *Model) dialogHeader() []string {
 		out = append(out, "")
 		add("✗ "+sanitize.Line(d.err), m.th.Error)
 		out = append(out, "")
-		add("Nothing was pushed unless the message says so. r plans again on the branch as it is now.", m.th.Dim)
+		add("r plans the "+d.mode.String()+" again on the branch as it is now, keeping the reason.", m.th.Dim)
 		return out
 	}
 	p := d.preview
