@@ -208,3 +208,8 @@ func pasteMsg(s string) tea.PasteMsg { return tea.PasteMsg{Content: s} }
 
 // stripped is s without styles.
 func stripped(s string) string { return ansi.Strip(s) }
+
+func readFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	return string(b), err
+}
