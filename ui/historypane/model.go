@@ -411,10 +411,11 @@ func (m *Model) dialogKey(msg tea.KeyPressMsg) tea.Cmd {
 		d.scroll -= page
 	case key.Matches(msg, k.PageDown):
 		d.scroll += page
+	case key.Matches(msg, k.AppOnly) && d.mode == Revert && len(d.preview.OtherApps) > 0:
+		// Offered even when the whole commit conflicts: the app's part may apply cleanly.
+		return m.replan(AppOnly)
 	case d.refused():
 		// Nothing else is possible: esc is the way out.
-	case key.Matches(msg, k.AppOnly) && d.mode == Revert && len(d.preview.OtherApps) > 0:
-		return m.replan(AppOnly)
 	case key.Matches(msg, k.Reason):
 		m.editing, m.saved = true, m.reason
 	case key.Matches(msg, k.Commit):

@@ -146,6 +146,17 @@ func TestKeys(t *testing.T) {
 			applies:  []applyCall{{sharedEdit, AppOnly, "", true}},
 		},
 		{
+			name: "a conflicting commit that touched another app still offers the app-only revert",
+			setup: func(f *fakeBackend) {
+				p := f.previews[previewKey(sharedEdit, Revert)]
+				p.Conflicts, p.Diff = []string{"k8s/payments-api/values.yaml"}, ""
+				f.previews[previewKey(sharedEdit, Revert)] = p
+			},
+			steps:    []step{{keys: []string{"j", "r", "y", "a", "y"}}},
+			previews: []previewCall{{sharedEdit, Revert}, {sharedEdit, AppOnly}},
+			applies:  []applyCall{{sharedEdit, AppOnly, "", false}},
+		},
+		{
 			name:     "a in the list plans an app-only revert at once",
 			steps:    []step{{keys: []string{"j", "a"}}},
 			previews: []previewCall{{sharedEdit, AppOnly}},
@@ -270,7 +281,7 @@ func countErrs(setup func(*fakeBackend)) int {
 	if setup == nil {
 		return 0
 	}
-	f := &fakeBackend{}
+	f := newFake()
 	setup(f)
 	return len(f.applyErrs)
 }
