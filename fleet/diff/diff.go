@@ -79,6 +79,9 @@ type Options struct {
 	Ignore []Ignore
 	// Context is the number of unchanged lines around each change; 0 means 3. Negative: none.
 	Context int
+	// Prefix goes between "live/" or "git/" and the object's FileName in the diff headers
+	// ("prod-eu/" tells clusters apart).
+	Prefix string
 }
 
 func (o Options) context() int {
@@ -114,7 +117,7 @@ func Compare(git, live map[string]any, opts Options) (Object, []string) {
 		warnings = append(warnings, fmt.Sprintf("%s: live side: %v", describe(ref), err))
 	}
 	obj := Object{Ref: ref, Git: gy, Live: ly}
-	liveName, gitName := "live/"+ref.FileName(), "git/"+ref.FileName()
+	liveName, gitName := "live/"+opts.Prefix+ref.FileName(), "git/"+opts.Prefix+ref.FileName()
 	switch {
 	case git == nil:
 		obj.Status, gitName = OnlyLive, "/dev/null"

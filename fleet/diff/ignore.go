@@ -129,8 +129,8 @@ func removePaths(v any, paths []fieldPath) any {
 
 // jqStage is one stage of a jq path expression: a path, or a select over a path.
 type jqStage struct {
-	path   []jqStep
-	sel *jqSelect
+	path []jqStep
+	sel  *jqSelect
 }
 
 type jqSelect struct {
