@@ -97,12 +97,12 @@ func TestSaveError(t *testing.T) {
 
 func TestFileSafe(t *testing.T) {
 	for in, want := range map[string]string{
-		"catalog-api":                 "catalog-api",
-		"catalog-api on prod-us":      "catalog-api-on-prod-us",
-		"../../etc/passwd":            "etc-passwd",
-		"":                            "pane",
-		"日本":                          "pane",
-		"a\x1b]52;c;x\x07b":           "a-52-c-x-b",
+		"catalog-api":                  "catalog-api",
+		"catalog-api on prod-us":       "catalog-api-on-prod-us",
+		"../../etc/passwd":             "etc-passwd",
+		"":                             "pane",
+		"日本":                           "pane",
+		"a\x1b]52;c;x\x07b":            "a-52-c-x-b",
 		strings.Repeat("abcdefgh", 20): strings.Repeat("abcdefgh", 8),
 	} {
 		if got := fileSafe(in); got != want {
