@@ -41,6 +41,8 @@ type Config struct {
 	UI UI `yaml:"ui"`
 	// Logs holds the log pane's settings.
 	Logs Logs `yaml:"logs"`
+	// Notify configures the notifications `fleetdeck watch` posts.
+	Notify Notify `yaml:"notify"`
 }
 
 // Cluster is one Kubernetes cluster reached through a kubeconfig context.

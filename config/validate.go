@@ -145,6 +145,7 @@ func (c *checker) validate(cfg *Config) {
 	c.checkDiscovery(cfg, "argocd", cfg.Discovery.ArgoCD)
 	c.checkDiscovery(cfg, "flux", cfg.Discovery.Flux)
 	c.checkApplications(cfg)
+	c.checkNotify(cfg)
 
 	if c.has("timeout") || c.src.EnvOverrides["timeout"] != "" {
 		if cfg.Timeout <= 0 {
@@ -627,6 +628,7 @@ func (c *checker) applyDefaults(cfg *Config) {
 	if cfg.Logs.BufferLines == 0 {
 		cfg.Logs.BufferLines = DefaultBufferLines
 	}
+	notifyDefaults(&cfg.Notify)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
