@@ -136,9 +136,8 @@ func (r *Repo) PathCommitHashes(from plumbing.Hash, paths []string, limit int) (
 type queue []queued
 
 type queued struct {
-	hash plumbing.Hash
-	n    *node
-	seq  uint64
+	n   *walkNode
+	seq uint64
 }
 
 func (q queue) Len() int { return len(q) }
@@ -157,40 +156,81 @@ func (q *queue) Pop() any {
 	return it
 }
 
+// walkNode is a commit of the walk, from the path index when it has the
+// commit (pos set), else read from the object store.
+type walkNode struct {
+	hash    plumbing.Hash
+	pos     uint32 // position in the path index; noParent when not indexed
+	parents []plumbing.Hash
+	when    int64
+}
+
+// walkNode reads a commit for the walk. Callers hold r.mu.
+func (r *Repo) walkNode(ix *pathIndex, h plumbing.Hash, buf *[]uint32) (*walkNode, error) {
+	if ix != nil {
+		if pos, ok := ix.lookup(h); ok {
+			*buf = ix.parents(pos, (*buf)[:0])
+			w := &walkNode{hash: h, pos: pos, when: ix.when[pos], parents: make([]plumbing.Hash, len(*buf))}
+			for i, p := range *buf {
+				w.parents[i] = ix.hashes[p]
+			}
+			return w, nil
+		}
+	}
+	n, err := r.node(h)
+	if err != nil {
+		return nil, err
+	}
+	return &walkNode{hash: h, pos: noParent, parents: n.parents, when: n.when}, nil
+}
+
 // walkPaths is git's limited revision walk with TREESAME simplification.
+// Commits in the path index are compared with their first parent through
+// its changed-path lists; other comparisons (merges with their other
+// parents, commits not indexed) read the trees along the paths.
 // Callers hold r.mu.
 func (r *Repo) walkPaths(from plumbing.Hash, specs [][]string, limit int) ([]plumbing.Hash, error) {
-	start, err := r.node(from)
+	ix := r.loadedIndex()
+	var ids []uint32 // the paths' ids; a path without one never changed in an indexed commit
+	if ix != nil {
+		for _, comps := range specs {
+			if id, ok := ix.pathID(pathKey(comps)); ok {
+				ids = append(ids, id)
+			}
+		}
+	}
+	var buf []uint32
+	start, err := r.walkNode(ix, from, &buf)
 	if err != nil {
 		return nil, err
 	}
 	var (
-		q    = queue{{hash: from, n: start}}
+		q    = queue{{n: start}}
 		seq  uint64
 		seen = map[plumbing.Hash]bool{from: true}
 		out  []plumbing.Hash
 	)
 	for q.Len() > 0 && (limit <= 0 || len(out) < limit) {
-		c := heap.Pop(&q).(queued)
-		parents := c.n.parents
+		c := heap.Pop(&q).(queued).n
+		parents := c.parents
 		show := true
 		if len(parents) == 0 {
 			// A root commit is shown when it has any of the paths.
-			empty, err := r.sameTrees(plumbing.ZeroHash, c.n.tree, specs)
-			if err != nil {
-				return nil, err
+			if c.pos != noParent {
+				show = ix.changedAny(c.pos, ids)
+			} else {
+				same, err := r.sameCommits(c.hash, plumbing.ZeroHash, specs)
+				if err != nil {
+					return nil, err
+				}
+				show = !same
 			}
-			show = !empty
 		}
 		for i, p := range parents {
-			pn, err := r.node(p)
-			if err != nil {
-				// The commit is in the clone, so its parents must be too.
-				r.markCorrupt(err)
-				return nil, fmt.Errorf("parent %d of %s: %w", i+1, c.hash, err)
-			}
-			same, err := r.sameTrees(pn.tree, c.n.tree, specs)
-			if err != nil {
+			var same bool
+			if i == 0 && c.pos != noParent {
+				same = !ix.changedAny(c.pos, ids)
+			} else if same, err = r.sameCommits(c.hash, p, specs); err != nil {
 				return nil, fmt.Errorf("compare %s with parent %s: %w", c.hash, p, err)
 			}
 			if same {
@@ -200,23 +240,45 @@ func (r *Repo) walkPaths(from plumbing.Hash, specs [][]string, limit int) ([]plu
 				break
 			}
 		}
-		for _, p := range parents {
+		for i, p := range parents {
 			if seen[p] {
 				continue
 			}
 			seen[p] = true
-			pn, err := r.node(p)
+			pn, err := r.walkNode(ix, p, &buf)
 			if err != nil {
-				return nil, err
+				// The commit is in the clone, so its parents must be too.
+				r.markCorrupt(err)
+				return nil, fmt.Errorf("parent %d of %s: %w", i+1, c.hash, err)
 			}
 			seq++
-			heap.Push(&q, queued{hash: p, n: pn, seq: seq})
+			heap.Push(&q, queued{n: pn, seq: seq})
 		}
 		if show {
 			out = append(out, c.hash)
 		}
 	}
 	return out, nil
+}
+
+// sameCommits compares the paths in commit c's tree with parent p's (zero:
+// the empty tree). Callers hold r.mu.
+func (r *Repo) sameCommits(c, p plumbing.Hash, specs [][]string) (bool, error) {
+	cn, err := r.node(c)
+	if err != nil {
+		return false, err
+	}
+	var ptree plumbing.Hash
+	if !p.IsZero() {
+		pn, err := r.node(p)
+		if err != nil {
+			// The commit is in the clone, so its parents must be too.
+			r.markCorrupt(err)
+			return false, err
+		}
+		ptree = pn.tree
+	}
+	return r.sameTrees(ptree, cn.tree, specs)
 }
 
 // sameTrees reports whether every path has the same entry (hash and mode, or
@@ -269,7 +331,7 @@ func (r *Repo) samePath(a, b plumbing.Hash, comps []string) (bool, error) {
 // allocation, and the answer is cached by (tree, name) because unchanged
 // subtrees recur in thousands of commits. Callers hold r.mu.
 func (r *Repo) child(tree plumbing.Hash, name string) (entry, error) {
-	if tree.IsZero() {
+	if tree.IsZero() || tree == emptyTree {
 		return entry{}, nil
 	}
 	k := entryKey{tree, name}
@@ -343,26 +405,9 @@ func (r *Repo) node(h plumbing.Hash) (*node, error) {
 	if n, ok := r.nodes[h]; ok {
 		return n, nil
 	}
-	var n *node
-	if r.graph != nil {
-		if i, err := r.graph.GetIndexByHash(h); err == nil {
-			if cd, err := r.graph.GetCommitDataByIndex(i); err == nil {
-				n = &node{tree: cd.TreeHash, parents: cd.ParentHashes, when: cd.When.Unix()}
-			}
-		}
-	}
-	if n == nil {
-		obj, err := r.st.EncodedObject(plumbing.CommitObject, h)
-		if err != nil {
-			return nil, fmt.Errorf("commit %s: %w", h, err)
-		}
-		data, err := readObject(obj)
-		if err != nil {
-			return nil, fmt.Errorf("commit %s: %w", h, err)
-		}
-		if n, err = parseCommitHeader(data); err != nil {
-			return nil, fmt.Errorf("commit %s: %w", h, err)
-		}
+	n, err := readNode(r.st, r.graph, h)
+	if err != nil {
+		return nil, err
 	}
 	if len(r.nodes) >= maxNodes {
 		clear(r.nodes)
@@ -434,8 +479,19 @@ func (r *Repo) FirstParents(from plumbing.Hash, limit int) ([]plumbing.Hash, err
 	}
 	var out []plumbing.Hash
 	err := r.Do(func(_ *git.Repository) error {
+		ix := r.loadedIndex()
 		h := from
 		for limit <= 0 || len(out) < limit {
+			if ix != nil {
+				if pos, ok := ix.lookup(h); ok {
+					out = append(out, h)
+					if ix.p1[pos] == noParent {
+						break
+					}
+					h = ix.hashes[ix.p1[pos]]
+					continue
+				}
+			}
 			n, err := r.node(h)
 			if err != nil {
 				if len(out) > 0 {

@@ -49,20 +49,45 @@ func gitLog(t testing.TB, dir string, from plumbing.Hash, paths []string, limit 
 	return lines(gitCLI(t, dir, gitEnv(t.TempDir()), args...))
 }
 
+// checkAgainstGit compares PathCommitHashes with git log, through the path
+// index (when the clone has one) and through the tree walk alone.
 func checkAgainstGit(t *testing.T, r *Repo, from plumbing.Hash, pathSets [][]string) {
 	t.Helper()
 	for _, paths := range pathSets {
 		for _, limit := range []int{0, 1, 5} {
 			want := gitLog(t, r.Dir(), from, paths, limit)
-			got, err := r.PathCommitHashes(from, paths, limit)
-			if err != nil {
-				t.Fatalf("PathCommitHashes(%v, %d): %v", paths, limit, err)
-			}
-			if !slices.Equal(hexes(got), want) {
-				t.Errorf("paths %q limit %d:\n got %d %v\nwant %d %v", paths, limit, len(got), short(hexes(got)), len(want), short(want))
+			for _, mode := range []string{"index", "walk"} {
+				var got []plumbing.Hash
+				var err error
+				if mode == "walk" {
+					withoutIndex(r, func() { got, err = r.PathCommitHashes(from, paths, limit) })
+				} else {
+					got, err = r.PathCommitHashes(from, paths, limit)
+				}
+				if err != nil {
+					t.Fatalf("%s: PathCommitHashes(%v, %d): %v", mode, paths, limit, err)
+				}
+				if !slices.Equal(hexes(got), want) {
+					t.Errorf("%s: paths %q limit %d:\n got %d %v\nwant %d %v", mode, paths, limit, len(got), short(hexes(got)), len(want), short(want))
+				}
 			}
 		}
 	}
+}
+
+// withoutIndex runs fn with the path index set aside, so history walks the
+// trees.
+func withoutIndex(r *Repo, fn func()) {
+	r.mu.Lock()
+	ix, disk := r.ix, r.ixDisk
+	r.ix, r.ixDisk = nil, false
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.ix, r.ixDisk = ix, disk
+		r.mu.Unlock()
+	}()
+	fn()
 }
 
 func short(hs []string) []string {

@@ -132,9 +132,12 @@ type Repo struct {
 	nodes   map[plumbing.Hash]*node
 	entries map[entryKey]entry
 	corrupt error // set when a read found the clone broken; the next Fetch re-clones
+	ix      *pathIndex
+	ixDisk  bool // the index file on disk is for the head and is read on first use
 
-	smu    sync.Mutex // guards status
+	smu    sync.Mutex // guards status and ixInfo
 	status Status
+	ixInfo IndexInfo
 }
 
 // Open opens the clone of cfg under dir (see CloneDir), cloning it first when
@@ -225,6 +228,7 @@ func (r *Repo) openStorage() error {
 	r.mu.Lock()
 	r.st, r.repo, r.graph = st, repo, graph
 	r.nodes, r.entries, r.corrupt = map[plumbing.Hash]*node{}, map[entryKey]entry{}, nil
+	r.ix, r.ixDisk = nil, false
 	r.mu.Unlock()
 	r.smu.Lock()
 	r.status.Head = head
@@ -333,6 +337,7 @@ func (r *Repo) reclone(ctx context.Context) error {
 		return fmt.Errorf("repository %s: open new clone: %w", r.name, mask(err, r.secret))
 	}
 	r.fetchSucceeded(start)
+	r.updateIndex(ctx, r.Head())
 	return nil
 }
 
@@ -432,6 +437,8 @@ func (r *Repo) Fetch(ctx context.Context) (changed bool, err error) {
 	r.status.Head = head
 	r.smu.Unlock()
 	r.fetchSucceeded(start)
+	// New commits only; also where an index left unreadable is rebuilt.
+	r.updateIndex(ctx, head)
 	return head != before, nil
 }
 
