@@ -187,19 +187,7 @@ func runLogs(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts
 	}
 	defer stopEngine()
 
-	clients := map[string]kubernetes.Interface{}
-	for _, c := range cfg.Clusters {
-		if len(opts.Clusters) > 0 && !slices.Contains(opts.Clusters, c.Name) {
-			continue
-		}
-		// A cluster without a client is reported by the stream once its pods are known; the
-		// engine reports it unreachable with the reason meanwhile.
-		if rc, err := kube.RESTConfig(c); err == nil {
-			if cs, err := kubernetes.NewForConfig(rc); err == nil {
-				clients[c.Name] = cs
-			}
-		}
-	}
+	clients := logClients(cfg, opts.Clusters)
 
 	updates := make(chan logs.Update)
 	feedDone := make(chan error, 1)
@@ -219,6 +207,24 @@ func runLogs(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts
 		return withExitCode(ExitProblems, nil)
 	}
 	return nil
+}
+
+// logClients makes a client per configured cluster (of only, when given). A cluster without a
+// client is reported by the stream once its pods are known; the engine reports it unreachable
+// with the reason meanwhile.
+func logClients(cfg *config.Config, only []string) map[string]kubernetes.Interface {
+	clients := map[string]kubernetes.Interface{}
+	for _, c := range cfg.Clusters {
+		if len(only) > 0 && !slices.Contains(only, c.Name) {
+			continue
+		}
+		if rc, err := kube.RESTConfig(c); err == nil {
+			if cs, err := kubernetes.NewForConfig(rc); err == nil {
+				clients[c.Name] = cs
+			}
+		}
+	}
+	return clients
 }
 
 // feedTargets sends the target sets of the application as the engine sees it: from every live

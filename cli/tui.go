@@ -14,9 +14,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fleetdeck/fleetdeck/config"
-	"github.com/fleetdeck/fleetdeck/internal/engine"
+	"github.com/fleetdeck/fleetdeck/kube/logs"
 	"github.com/fleetdeck/fleetdeck/ui"
 )
+
+// tuiLogTail is how many lines of each container's past the log pane starts with.
+const tuiLogTail = 200
 
 type tuiOptions struct {
 	// Theme overrides the config's ui.theme when set.
@@ -101,16 +104,19 @@ func runTUI(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	eng, stopEngine, err := startEngine(ctx, cfg, engine.Options{Getenv: streams.Getenv})
+	src, err := newEngineSource(ctx, cfg, streams.Getenv, config.DefaultTimeout)
 	if err != nil {
 		return err
 	}
+	uopts.History = newTUIHistory(src, uopts.ReadOnly, streams.Getenv)
+	uopts.Logs = &tuiLogs{eng: src.eng, clients: logClients(cfg, nil),
+		opts: logs.Options{Follow: true, Tail: tuiLogTail, TailSet: true}}
 	// Subscribe before the ui starts: the first model (every cluster connecting) is then ready
 	// by the time the first frame is drawn.
-	updates := eng.Subscribe(ctx)
+	updates := src.eng.Subscribe(ctx)
 	uiErr := ui.Run(ctx, ui.ChanSource(updates), uopts, streams.In, streams.Out)
 	cancel()
-	stopEngine()
+	src.Close()
 
 	if uiErr != nil && !errors.Is(uiErr, tea.ErrInterrupted) {
 		return withExitCode(ExitError, fmt.Errorf("terminal UI: %w", uiErr))

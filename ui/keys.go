@@ -6,7 +6,7 @@ import "charm.land/bubbles/v2/key"
 // binding is written once. A new pane (logs, history) adds its map here and to helpGroups.
 
 type globalKeys struct {
-	Quit, Help, Palette, Filter, Problems, Focus, Clear key.Binding
+	Quit, Help, Palette, Filter, Problems, Focus, Clear, Logs, History key.Binding
 }
 
 type treeKeys struct {
@@ -46,11 +46,13 @@ func defaultKeys() keyMap {
 			Problems: b([]string{"p"}, "p", "problems only"),
 			Focus:    b([]string{"tab"}, "tab", "details/tree"),
 			Clear:    b([]string{"esc"}, "esc", "clear filters"),
+			Logs:     b([]string{"l"}, "l", "logs"),
+			History:  b([]string{"H"}, "H", "history/revert"),
 		},
 		Tree: treeKeys{
 			Up:       b([]string{"up", "k"}, "↑/k", "up"),
 			Down:     b([]string{"down", "j"}, "↓/j", "down"),
-			Expand:   b([]string{"right", "l"}, "→/l", "expand"),
+			Expand:   b([]string{"right"}, "→", "expand"),
 			Collapse: b([]string{"left", "h"}, "←/h", "collapse/parent"),
 			Toggle:   b([]string{"enter", "space"}, "enter", "expand/collapse"),
 			Top:      b([]string{"g", "home"}, "g", "top"),
@@ -89,7 +91,7 @@ type helpGroup struct {
 func (k keyMap) helpGroups() []helpGroup {
 	g, t, d, in := k.Global, k.Tree, k.Details, k.Input
 	return []helpGroup{
-		{"Everywhere", []key.Binding{g.Help, g.Filter, g.Palette, g.Problems, g.Focus, g.Clear, g.Quit}},
+		{"Everywhere", []key.Binding{g.Help, g.Filter, g.Palette, g.Problems, g.Logs, g.History, g.Focus, g.Clear, g.Quit}},
 		{"Tree", []key.Binding{t.Up, t.Down, t.Expand, t.Collapse, t.Toggle, t.Top, t.Bottom, t.PageUp, t.PageDown}},
 		{"Details", []key.Binding{d.Up, d.Down, d.Top, d.Bottom, d.PageUp, d.PageDown, d.Back}},
 		{"Filter and command line", []key.Binding{in.Submit, in.Complete, in.Cancel}},
@@ -105,5 +107,5 @@ func (k keyMap) shortHelp(f focus) []key.Binding {
 		return []key.Binding{d.Back, d.Down, d.Up, d.PageDown, g.Filter, g.Palette, g.Help, g.Quit}
 	}
 	t := k.Tree
-	return []key.Binding{t.Toggle, g.Focus, g.Filter, g.Problems, g.Palette, g.Help, g.Quit, t.Down, t.Up}
+	return []key.Binding{t.Toggle, g.Logs, g.History, g.Focus, g.Filter, g.Problems, g.Palette, g.Help, g.Quit, t.Down, t.Up}
 }

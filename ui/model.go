@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -77,6 +78,15 @@ type model struct {
 
 	width, height int
 	tickGen       int
+
+	// baseCtx is Run's context: panes' background work (log streams, git calls) ends with it.
+	baseCtx context.Context
+	// pane is the log or history pane when one is open; it takes the keys and the body.
+	pane    *openPane
+	paneSeq int
+	// pendingReverts are the applications whose revert the user pushed, until their instances
+	// run it.
+	pendingReverts map[string]pendingRevert
 }
 
 func newModel(opts Options, th theme.Theme, clock func() time.Time, done <-chan struct{}) *model {
@@ -91,21 +101,34 @@ func newModel(opts Options, th theme.Theme, clock func() time.Time, done <-chan 
 	}
 	return &model{
 		opts: opts, th: th, keys: defaultKeys(), help: h, clock: clock, done: done,
-		filter: tree.Filter{Expanded: map[tree.Key]bool{}},
+		filter:         tree.Filter{Expanded: map[tree.Key]bool{}},
+		pendingReverts: map[string]pendingRevert{},
 	}
+}
+
+func (m *model) ctx() context.Context {
+	if m.baseCtx != nil {
+		return m.baseCtx
+	}
+	return context.Background()
 }
 
 func (m *model) Init() tea.Cmd { return nil }
 
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if cmd, handled := m.paneMsg(msg); handled {
+		return m, cmd
+	}
 	var cmd tea.Cmd
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
+		m.sizePane()
 	case modelMsg:
 		m.fleet = msg.m
 		m.loaded = true
 		m.asOf = m.clock()
+		m.settleReverts()
 		m.rebuild()
 		cmd = m.scheduleAgeTick()
 	case sourceClosedMsg:
@@ -172,6 +195,11 @@ func untilAgeChanges(age time.Duration) time.Duration {
 // nearest visible ancestor), never on the same index by accident.
 func (m *model) rebuild() {
 	m.rows = tree.Flatten(&m.fleet, m.filter)
+	for i := range m.rows {
+		if _, ok := m.pendingReverts[m.rows[i].Key.App]; ok && m.rows[i].Level == tree.LevelApp {
+			m.rows[i].Note = "revert pushed, waiting for sync"
+		}
+	}
 	if len(m.rows) == 0 {
 		m.cursor = 0
 		return
@@ -249,6 +277,15 @@ func (m *model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.filter.ProblemsOnly = !m.filter.ProblemsOnly
 		m.rebuild()
 		return nil
+	case key.Matches(msg, g.Logs), key.Matches(msg, g.History):
+		row, ok := m.selected()
+		if !ok || !m.loaded {
+			return nil
+		}
+		if key.Matches(msg, g.Logs) {
+			return m.openLogs(row)
+		}
+		return m.openHistory(row)
 	case key.Matches(msg, g.Focus):
 		if m.focus == focusTree {
 			m.focus = focusDetails

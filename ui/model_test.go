@@ -66,16 +66,16 @@ func TestNavigation(t *testing.T) {
 		{"end and home", []string{"end", "home"}, nw, 0},
 		{"j past the bottom stays", []string{"G", "j", "j"}, scenario.Ledger, 0},
 		{"pgdown pages", []string{"pgdown"}, scenario.Ledger, 0},
-		{"l expands in place", []string{"l"}, nw, 9},
+		{"right expands in place", []string{"right"}, nw, 9},
 		{"right arrow expands", []string{"right"}, nw, 9},
-		{"l on an expanded row enters it", []string{"l", "l"}, nw + " on prod-us", 9},
-		{"h goes to the parent, still open", []string{"l", "l", "h"}, nw, 9},
-		{"h collapses", []string{"l", "h"}, nw, 7},
-		{"left arrow collapses", []string{"l", "left"}, nw, 7},
+		{"right on an expanded row enters it", []string{"right", "right"}, nw + " on prod-us", 9},
+		{"h goes to the parent, still open", []string{"right", "right", "h"}, nw, 9},
+		{"h collapses", []string{"right", "h"}, nw, 7},
+		{"left arrow collapses", []string{"right", "left"}, nw, 7},
 		{"enter toggles open", []string{"enter"}, nw, 9},
 		{"enter toggles closed", []string{"enter", "enter"}, nw, 7},
 		{"space toggles", []string{"space"}, nw, 9},
-		{"down to the pod of a workload", []string{"l", "l", "l", "l", "l", "l"}, "", 0},
+		{"down to the pod of a workload", []string{"right", "right", "right", "right", "right", "right"}, "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,7 +170,7 @@ func TestWorstFirst(t *testing.T) {
 func TestSelectionFollowsUpdates(t *testing.T) {
 	fm := fixture.Sandbox()
 	m := newTestModel(t, Options{}, 160, 48, &fm)
-	press(m, "j", "l") // auth-service, expanded
+	press(m, "j", "right") // auth-service, expanded
 	m.Update(modelMsg{fixture.Recovered()})
 	if got := selectedTitle(m); got != scenario.AuthService {
 		t.Fatalf("after the update the selection is %q, want %q", got, scenario.AuthService)
@@ -362,7 +362,7 @@ func TestUnreachableCluster(t *testing.T) {
 			t.Errorf("header lacks %q:\n%s", want, screen)
 		}
 	}
-	press(m, "l", "l") // notification-worker on prod-us
+	press(m, "right", "right") // notification-worker on prod-us
 	if got := selectedTitle(m); got != scenario.NotificationWorker+" on prod-us" {
 		t.Fatalf("selected %q", got)
 	}

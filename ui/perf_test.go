@@ -12,7 +12,7 @@ import (
 
 // largeKeys are the keys a user presses on a big fleet: moving, expanding, filtering,
 // problems only, help and the details pane.
-var largeKeys = []string{"j", "j", "l", "l", "j", "/", "a", "p", "p", "backspace", "backspace", "esc",
+var largeKeys = []string{"j", "j", "right", "right", "j", "/", "a", "p", "p", "backspace", "backspace", "esc",
 	"G", "g", "p", "p", "?", "esc", "tab", "j", "tab", "pgdown", "k"}
 
 // keyLatencies presses n keys on m and returns how long each took from the key to the new
@@ -76,7 +76,7 @@ func BenchmarkKeyLargeFleet(b *testing.B) {
 func BenchmarkModelUpdateLargeFleet(b *testing.B) {
 	fm := fixture.Large(3, 200, 10)
 	m := newTestModel(b, Options{}, 160, 48, &fm)
-	press(m, "l", "l")
+	press(m, "right", "right")
 	for b.Loop() {
 		m.Update(modelMsg{fm})
 		_ = m.View()

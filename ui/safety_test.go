@@ -107,11 +107,11 @@ func hostileNames(fm fleet.Model) fleet.Model {
 var screenWalks = [][]string{
 	nil,
 	{"tab", "G"},
-	{"l", "l", "l", "l", "l", "l", "l", "l"},
-	{"l", "l", "tab", "pgdown"},
-	{"j", "l", "l", "l", "l", "l", "l"},
+	{"right", "right", "right", "right", "right", "right", "right", "right"},
+	{"right", "right", "tab", "pgdown"},
+	{"j", "right", "right", "right", "right", "right", "right"},
 	{"?"},
-	{"G", "l", "j", "l", "j"},
+	{"G", "right", "j", "right", "j"},
 }
 
 // TestHostileTextNeverReachesTheScreen: escape sequences and controls in names, messages and
@@ -166,8 +166,9 @@ func TestHostileTextThroughTheTerminal(t *testing.T) {
 	r := startRun(t, Options{NoColor: true}, 160, 48)
 	r.send(hostileNames(fixture.Hostile()))
 	r.waitOutput("Back-off")
-	for _, k := range []string{"l", "l", "l", "l", "l", "l"} {
-		if _, err := r.keys.Write([]byte(k)); err != nil {
+	const right = "\x1b[C" // the right-arrow key as a terminal sends it
+	for range 6 {
+		if _, err := r.keys.Write([]byte(right)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -99,17 +99,17 @@ func TestScreens(t *testing.T) {
 		{"filter_image_80x24", 80, 24, sandbox, append(append([]string{"/"}, split("hotfix")...), "enter"), []string{"/hotfix", scenario.PaymentsAPI}},
 		{"filter_typing_60x20", 60, 20, sandbox, append([]string{"/"}, split("notif")...), []string{"/notif▏", scenario.NotificationWorker}},
 		{"expanded_160x48", 160, 48, sandbox, []string{"j", "enter", "j", "enter", "j", "enter", "j"}, []string{"CrashLoopBackOff", "7 restarts"}},
-		{"expanded_pod_80x24", 80, 24, sandbox, []string{"j", "l", "l", "l", "l", "l", "l"}, []string{"auth/auth-service-5d8f9c-new-0 on staging"}},
+		{"expanded_pod_80x24", 80, 24, sandbox, []string{"j", "right", "right", "right", "right", "right", "right"}, []string{"auth/auth-service-5d8f9c-new-0 on staging"}},
 		{"help_80x24", 80, 24, sandbox, []string{"?"}, []string{"Everywhere", "Tree", "Commands (:)", "≠ OutOfSync"}},
 		{"help_60x20", 60, 20, sandbox, []string{"?"}, []string{"Everywhere"}},
 		{"palette_typing_80x24", 80, 24, sandbox, append([]string{":"}, split("app led")...), []string{":app led▏"}},
 		{"palette_app_80x24", 80, 24, sandbox, append(append([]string{":"}, split("app ledger")...), "enter"), []string{"details: ledger"}},
-		{"palette_cluster_160x48", 160, 48, sandbox, append(append([]string{":"}, split("cluster prod-us")...), "enter", "j", "l"), []string{"cluster=prod-us"}},
+		{"palette_cluster_160x48", 160, 48, sandbox, append(append([]string{":"}, split("cluster prod-us")...), "enter", "j", "right"), []string{"cluster=prod-us"}},
 		{"palette_unknown_80x24", 80, 24, sandbox, append(append([]string{":"}, split("deploy")...), "enter"), []string{`unknown command "deploy"`}},
 		{"details_focused_60x20", 60, 20, sandbox, []string{"tab"}, []string{"notification-worker  ‼ critical", "ImagePullBackOff"}},
 		{"unreachable_80x24", 80, 24, fixture.Unreachable(scenario.Staging, 3*time.Minute), nil, []string{"✗ staging unreachable 3m ago"}},
-		{"drift_160x48", 160, 48, sandbox, []string{"j", "j", "j", "l", "j"}, []string{"git 1.4.0 ≠ live hotfix-manual-1 DRIFT"}},
-		{"latest_160x48", 160, 48, sandbox, []string{"G", "k", "k", "l", "j"}, []string{"LATEST latest"}},
+		{"drift_160x48", 160, 48, sandbox, []string{"j", "j", "j", "right", "j"}, []string{"git 1.4.0 ≠ live hotfix-manual-1 DRIFT"}},
+		{"latest_160x48", 160, 48, sandbox, []string{"G", "k", "k", "right", "j"}, []string{"LATEST latest"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

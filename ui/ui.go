@@ -6,8 +6,8 @@
 // no spinner, no blinking cursor, no clock, so an idle fleet costs no bytes on a slow SSH link.
 //
 // Subpackages, one job each: tree (rows and their rendering), details (the details pane),
-// theme (styles, symbols and words), sanitize (neutralising cluster- and git-supplied text),
-// fuzzy (the filter's matcher).
+// logpane (the log pane), historypane (history and reverts), theme (styles, symbols and
+// words), fuzzy (the filter's matcher).
 package ui
 
 import (
@@ -22,6 +22,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/fleetdeck/fleetdeck/fleet"
+	"github.com/fleetdeck/fleetdeck/ui/historypane"
 	"github.com/fleetdeck/fleetdeck/ui/theme"
 )
 
@@ -63,6 +64,16 @@ type Options struct {
 	// Environ is the environment the colour profile and terminal features are detected from
 	// (TERM, COLORTERM, …); nil means the process environment.
 	Environ []string
+
+	// Logs follows pod logs for the log pane (l); nil says logs are not available.
+	Logs Logs
+	// LogRing bounds the log pane's buffer in lines; 0 means the pane's default (10,000).
+	LogRing int
+	// LogSaveDir is where the log pane saves buffers (s); "" means the pane's default.
+	LogSaveDir string
+	// History reads an application's git history and writes reverts for the history pane
+	// (H); nil says history is not available. With ReadOnly the pane refuses every write.
+	History historypane.Backend
 }
 
 // Themes lists the values Options.Theme accepts.
@@ -95,6 +106,7 @@ func run(ctx context.Context, src Source, opts Options, in io.Reader, out io.Wri
 	defer cancel()
 
 	m := newModel(opts, th, rc.clock, ctx.Done())
+	m.baseCtx = ctx
 	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out)}
 	if opts.Environ != nil {
 		popts = append(popts, tea.WithEnvironment(opts.Environ))

@@ -89,6 +89,16 @@ func (m *model) render() string {
 	switch {
 	case m.overlay == overlayHelp:
 		lines = append(lines, m.helpLines(body)...)
+	case m.pane != nil:
+		pl := strings.Split(m.pane.pane.View(), "\n")
+		for len(pl) < m.height-headerHeight {
+			pl = append(pl, "")
+		}
+		lines = append(lines, pl[:m.height-headerHeight]...)
+		for i := range lines {
+			lines[i] = m.pad(lines[i], m.width)
+		}
+		return strings.Join(lines[:min(len(lines), m.height)], "\n")
 	case !m.loaded:
 		lines = append(lines, m.message(body, "Waiting for the first update from the clusters…")...)
 	case len(m.rows) == 0 && m.filter.Active():

@@ -107,7 +107,7 @@ func TestHostileLines(t *testing.T) {
 	}
 }
 
-func mustTheme(t *testing.T, name string) theme.Theme {
+func mustTheme(t testing.TB, name string) theme.Theme {
 	t.Helper()
 	th, err := theme.New(name, false)
 	if err != nil {

@@ -204,6 +204,9 @@ func (r Row) extras(th theme.Theme, now time.Time) []seg {
 	add := func(text string, st lipgloss.Style) { out = append(out, seg{text, st}) }
 	switch r.Level {
 	case LevelApp:
+		if r.Note != "" {
+			add(r.Note, th.Severity(fleet.SeverityWarning))
+		}
 		s := r.App.Summary
 		if s.Drifted > 0 {
 			add(fmt.Sprintf("DRIFT on %d", s.Drifted), th.Drift)

@@ -70,6 +70,10 @@ type Row struct {
 	Instance *fleet.Instance
 	Workload *fleet.WorkloadState
 	Pod      *fleet.PodState
+
+	// Note is a word from the ui about the row, shown first among its extras, such as
+	// "revert pushed, waiting for sync".
+	Note string
 }
 
 // Severity is the row's severity, for its marker.
