@@ -246,3 +246,27 @@ func TestListOf(t *testing.T) {
 		}
 	}
 }
+
+func TestFlat(t *testing.T) {
+	base := Usage{Goroutines: 10, Heap: 10 << 20, RSS: 40 << 20}
+	tol := Tolerance{Goroutines: 2, Heap: 1 << 20, RSS: 8 << 20}
+	for _, tc := range []struct {
+		name  string
+		after Usage
+		want  string // substring of the error; "" for flat
+	}{
+		{"same", base, ""},
+		{"within", Usage{Goroutines: 12, Heap: 11 << 20, RSS: 48 << 20}, ""},
+		{"less", Usage{Goroutines: 3, Heap: 1, RSS: 1}, ""},
+		{"goroutines", Usage{Goroutines: 13, Heap: 10 << 20, RSS: 40 << 20}, "goroutines 10 → 13"},
+		{"heap and RSS", Usage{Goroutines: 10, Heap: 12 << 20, RSS: 50 << 20}, "heap 10.0 → 12.0 MiB (tolerance +1.0); RSS 40.0 → 50.0 MiB"},
+	} {
+		err := Flat(base, tc.after, tol)
+		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: Flat = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	if u := Measure(-1, 0); u.Goroutines < 1 || u.Heap == 0 || u.RSS == 0 {
+		t.Errorf("Measure = %+v, want every field set on Linux", u)
+	}
+}
