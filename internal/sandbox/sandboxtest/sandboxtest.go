@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +55,9 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "sandboxtest: fleet up in %s (%.1fs)\n", dir, time.Since(start).Seconds())
 	}
 	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	if shared != nil {
 		if err := shared.Down(30 * time.Second); err != nil {
 			fmt.Fprintln(os.Stderr, "sandboxtest: stop fleet:", err)
@@ -86,4 +92,32 @@ func Fleet(t testing.TB) *sandbox.Fleet {
 		t.Fatalf("sandbox fleet did not start: %v", startErr)
 	}
 	return shared
+}
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+// Binary builds the fleetdeck command once per test binary, for tests that run it as its own
+// process (stopped with a signal, the way a user or systemd stops it). The build is removed
+// when the tests end.
+func Binary(t testing.TB) string {
+	t.Helper()
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "fleetdeck-bin-")
+		if binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "fleetdeck")
+		if out, err := exec.Command("go", "build", "-o", binPath, "github.com/fleetdeck/fleetdeck").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
 }
