@@ -13,7 +13,7 @@ DEMO_ARGS := $(if $(DEMO_DIR),--dir $(DEMO_DIR))
 TEST_P    ?= 2
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build demo demo-down demo-fg prepare test test-unit vet fmt-check bench clean
+.PHONY: all build demo demo-down demo-fg prepare test test-deps test-unit vet fmt-check bench clean
 
 all: build
 
@@ -49,9 +49,18 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# The terminal end-to-end tests drive the UI in tmux (Debian's package):
+# installed when missing and this is root on a Debian-like machine.
+test-deps:
+	@command -v tmux >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing tmux for the terminal end-to-end tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; \
+		else echo "tmux is missing: the terminal end-to-end tests will be skipped (apt-get install tmux)"; fi; }
+
 # Unit and integration tests (integration tests run against real local
 # control planes; binaries are built first, with progress).
-test: fmt-check vet prepare
+test: fmt-check vet test-deps prepare
 	$(GO) test -p $(TEST_P) -timeout $(TEST_TIMEOUT) ./...
 
 # Only the fast tests (no sandbox fleet).

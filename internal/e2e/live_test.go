@@ -254,15 +254,15 @@ func expandToPods(t *testing.T, term *terminal, w *workloadUnderTest) {
 		apps := treeApps(s)
 		return len(apps) == 1 && apps[0] == w.app.Name
 	})
-	term.keys("right")
+	term.keys("Right")
 	term.waitFor("the instance on "+w.cluster, 10*time.Second, func(s []string) bool { return instanceRow(s, w.cluster) != "" })
 	instance := regexp.MustCompile(`[▸▾]\s+` + regexp.QuoteMeta(w.cluster) + `\s`)
 	term.moveCursorTo("the instance on "+w.cluster, len(w.app.Instances)+1, instance.MatchString)
-	term.keys("right")
+	term.keys("Right")
 	deploy := "deploy/" + w.name
 	term.waitFor("the Deployment "+deploy, 10*time.Second, func(s []string) bool { return treeRowWith(s, deploy) != "" })
 	term.moveCursorTo("the Deployment "+deploy, 10, func(row string) bool { return strings.Contains(row, "▸ "+deploy) })
-	term.keys("right")
+	term.keys("Right")
 	term.waitFor("the Deployment "+deploy+" expanded", 10*time.Second, func(s []string) bool {
 		return strings.Contains(treeRowWith(s, deploy), "▾ "+deploy)
 	})

@@ -190,7 +190,7 @@ func TestTUIInTerminal(t *testing.T) {
 			apps := treeApps(s)
 			return len(apps) == 1 && apps[0] == bad.App
 		})
-		term.keys("l")
+		term.keys("Right")
 		term.waitFor("the instance on "+bad.Cluster, 10*time.Second, func(s []string) bool {
 			return instanceRow(s, bad.Cluster) != ""
 		})
