@@ -208,7 +208,10 @@ func (d deployment) setImage(t *testing.T, image string) {
 	}
 }
 
-func tagOf(image string) string { _, tag, _ := strings.Cut(image[strings.LastIndex(image, "/")+1:], ":"); return tag }
+func tagOf(image string) string {
+	_, tag, _ := strings.Cut(image[strings.LastIndex(image, "/")+1:], ":")
+	return tag
+}
 
 // watchProcess is `fleetdeck watch` running as its own process.
 type watchProcess struct {
