@@ -32,12 +32,16 @@ type logsOptions struct {
 	Clusters   []string
 	Pod        string
 	Container  string
-	Follow     bool
+	Follow     bool // -f: following is the default; accepted for kubectl habits
+	NoFollow   bool
 	Since      time.Duration
 	Tail       int64
-	Timestamps bool
+	Timestamps string // "" (none), "default" or "short"
 	Output     string
-	Grep       string
+	Include    []string
+	Exclude    []string
+	Highlight  []string
+	Grep       string // deprecated alias of one --include
 	Previous   bool
 	Timeout    time.Duration
 	MaxStreams int
@@ -52,29 +56,44 @@ func newLogsCmd(streams *IOStreams, gopts *GlobalOptions) *cobra.Command {
 cluster it runs on (or those named with --cluster), each line prefixed with its
 cluster, pod and container. The application's pods are found the way status
 finds them: through Argo CD, Flux and the applications declared in the config.
+The flags follow stern's where stern has one.
 
-With -f the logs are followed: pods that start are picked up, pods that go away
-end, and a stream that drops is opened again from its last line without
-repeating or losing lines. A cluster that is unreachable or forbids reading pod
-logs is reported once on standard error; the other clusters go on.
+The logs are followed, as with stern: pods that start are picked up, pods that
+go away end, and a stream that drops is opened again from its last line without
+repeating or losing lines, until interrupted. --no-follow prints the logs there
+are and exits. (-f is accepted and changes nothing.) --previous reads the log
+of each container's previous instance, which is finished and cannot be
+followed: it implies --no-follow. A cluster that is unreachable or forbids
+reading pod logs is reported once on standard error; the other clusters go on.
+
+-i/--include and -e/--exclude filter lines by regular expression (Go syntax,
+case-sensitive; add (?i) to ignore case), both repeatable: a line matching any
+--exclude is dropped, and when --include is given only lines matching at least
+one --include are shown. --highlight marks what a regular expression matches,
+and so do the --include expressions; highlighting, like every colour, is only
+used on a terminal. Filters and highlights apply to the cleaned line text.
 
 Every line is cleaned before it is printed, in every output mode: escape
 sequences and control characters from a pod never reach the terminal, and a
 line longer than 16 KiB is cut and marked. Colours (per cluster, per pod) are
 used on a terminal only; NO_COLOR or --no-color turn them off.
 
--o json prints one object per line: cluster, namespace, pod, container, time
-(RFC 3339, from the container runtime), message, and cut (bytes dropped from a
-long line, when any).
+-o default prints "cluster pod container [time] text" ("text" is accepted
+too); -o raw prints the line text only (after the time, with -t), as stern's
+raw; -o json prints one object per line: cluster, namespace, pod, container,
+time (RFC 3339, from the container runtime), message, and cut (bytes dropped
+from a long line, when any).
 
 Exit status: 0 the logs were printed (or followed until interrupted); 1 some
 logs could not be shown (an unknown application, no matching container, an
 unreachable cluster, pod logs forbidden); 2 fleetdeck itself failed (bad flags,
 unreadable config, output error).`,
-		Example: `  fleetdeck logs payments-api -f
-  fleetdeck logs payments-api --cluster prod-eu --since 10m --grep 'status=5..'
+		Example: `  fleetdeck logs payments-api
+  fleetdeck logs payments-api --cluster prod-eu --since 10m --no-follow -i 'status=5..'
+  fleetdeck logs payments-api -e 'GET /healthz' --highlight 'error|timeout'
   fleetdeck logs auth-service --cluster staging --pod 'auth-service-.*-x7k2p' --previous
-  fleetdeck logs catalog-api -f -o json | jq 'select(.cluster == "prod-us")'`,
+  fleetdeck logs catalog-api -o raw --no-follow --tail 100 > catalog.log
+  fleetdeck logs catalog-api -o json | jq 'select(.cluster == "prod-us")'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return withExitCode(ExitError, fmt.Errorf("logs takes one application name, got %d arguments", len(args)))
@@ -94,30 +113,62 @@ func (opts *logsOptions) bind(f *pflag.FlagSet) {
 	f.StringSliceVar(&opts.Clusters, "cluster", nil, "only these clusters (repeatable or comma-separated)")
 	f.StringVarP(&opts.Pod, "pod", "p", "", "only pods whose name matches this regular expression")
 	f.StringVarP(&opts.Container, "container", "c", "", "only containers whose name matches this regular expression")
-	f.BoolVarP(&opts.Follow, "follow", "f", false, "keep following: new lines, new pods, until interrupted")
+	f.BoolVar(&opts.NoFollow, "no-follow", false, "print the logs there are and exit, instead of following them")
+	f.BoolVarP(&opts.Follow, "follow", "f", false, "follow the logs: the default, accepted for kubectl habits")
 	f.DurationVarP(&opts.Since, "since", "s", 48*time.Hour, "only lines newer than this (0: all)")
 	f.Int64Var(&opts.Tail, "tail", -1, "only the last N lines of each container (-1: all)")
-	f.BoolVarP(&opts.Timestamps, "timestamps", "t", false, "print each line's timestamp (UTC) after its prefix")
-	f.StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
-	f.StringVar(&opts.Grep, "grep", "", "only lines matching this regular expression")
-	f.BoolVar(&opts.Previous, "previous", false, "the previous instance of each container (what a crash loop printed before its last crash)")
+	f.StringVarP(&opts.Timestamps, "timestamps", "t", "", `print each line's timestamp (UTC) before its text: "default" (2006-01-02T15:04:05.000Z) or "short" (01-02 15:04:05)`)
+	f.Lookup("timestamps").NoOptDefVal = "default"
+	f.StringVarP(&opts.Output, "output", "o", "default", "output format: default, raw (the line text only) or json")
+	// StringArray, not StringSlice: a comma is part of a regular expression (a{1,3}).
+	f.StringArrayVarP(&opts.Include, "include", "i", nil, "only lines matching this regular expression (repeatable: any of them)")
+	f.StringArrayVarP(&opts.Exclude, "exclude", "e", nil, "drop lines matching this regular expression (repeatable: any of them)")
+	f.StringArrayVar(&opts.Highlight, "highlight", nil, "on a terminal, highlight what this regular expression matches (repeatable; --include matches are highlighted too)")
+	f.StringVar(&opts.Grep, "grep", "", "deprecated: use -i/--include")
+	_ = f.MarkHidden("grep") // not MarkDeprecated: cobra prints its warning on standard output
+	f.BoolVar(&opts.Previous, "previous", false, "the previous instance of each container (what a crash loop printed before its last crash); a finished log is not followed: implies --no-follow")
 	f.DurationVar(&opts.Timeout, "timeout", config.DefaultTimeout, "how long to wait for clusters to list the application's pods; those not done by then are reported")
 	f.IntVar(&opts.MaxStreams, "max-log-requests", logs.DefaultMaxStreams, "most containers followed at once")
 }
 
 // logsRun is a validated invocation.
 type logsRun struct {
-	opts *logsOptions
-	sel  logs.Selector
-	grep *regexp.Regexp
+	opts      *logsOptions
+	sel       logs.Selector
+	follow    bool
+	output    string // default, raw or json
+	tsLayout  string // "" without timestamps
+	include   []*regexp.Regexp
+	exclude   []*regexp.Regexp
+	highlight []*regexp.Regexp // --highlight, then --include
+	// notes are said on standard error before the logs: options that were adjusted.
+	notes []string
 }
+
+// Timestamp layouts of -t; both are fixed-width so that lines stay aligned.
+const (
+	tsLayout      = "2006-01-02T15:04:05.000Z"
+	tsLayoutShort = "01-02 15:04:05"
+)
 
 func (o *logsOptions) validate(app string) (logsRun, error) {
 	r := logsRun{opts: o, sel: logs.Selector{App: app, Clusters: o.Clusters}}
 	switch o.Output {
-	case "text", "json":
+	case "default", "text":
+		r.output = "default"
+	case "raw", "json":
+		r.output = o.Output
 	default:
-		return r, fmt.Errorf("unknown output %q (want text or json)", o.Output)
+		return r, fmt.Errorf("unknown output %q (want default, raw or json)", o.Output)
+	}
+	switch o.Timestamps {
+	case "", "false":
+	case "default", "true":
+		r.tsLayout = tsLayout
+	case "short":
+		r.tsLayout = tsLayoutShort
+	default:
+		return r, fmt.Errorf(`--timestamps %q: unknown format (want "default" or "short")`, o.Timestamps)
 	}
 	if app == "" {
 		return r, fmt.Errorf("no application name given")
@@ -134,29 +185,71 @@ func (o *logsOptions) validate(app string) (logsRun, error) {
 	if o.MaxStreams <= 0 {
 		return r, fmt.Errorf("--max-log-requests must be positive, got %d", o.MaxStreams)
 	}
+	if o.Follow && o.NoFollow {
+		return r, fmt.Errorf("--follow and --no-follow contradict each other (following is the default)")
+	}
+	r.follow = !o.NoFollow && !o.Previous
 	if o.Previous && o.Follow {
-		return r, fmt.Errorf("--previous reads a finished log: it cannot be combined with --follow")
+		// A previous instance has exited: its log is complete, and the API server ends a
+		// followed stream of it at once. Following it would only poll the same lines.
+		r.notes = append(r.notes, "--previous reads the logs of finished containers, which cannot be followed: printing them and exiting, as with --no-follow")
 	}
 	var err error
-	compile := func(flag, expr string) *regexp.Regexp {
-		if expr == "" || err != nil {
-			return nil
+	compile := func(flag string, exprs ...string) []*regexp.Regexp {
+		var res []*regexp.Regexp
+		for _, expr := range exprs {
+			re, cerr := regexp.Compile(expr)
+			if cerr != nil {
+				err = errors.Join(err, fmt.Errorf("%s %q: %w", flag, expr, cerr))
+				continue
+			}
+			res = append(res, re)
 		}
-		re, cerr := regexp.Compile(expr)
-		if cerr != nil {
-			err = fmt.Errorf("%s %q: %w", flag, expr, cerr)
-		}
-		return re
+		return res
 	}
-	r.sel.Pod = compile("--pod", o.Pod)
-	r.sel.Container = compile("--container", o.Container)
-	r.grep = compile("--grep", o.Grep)
+	if o.Pod != "" {
+		if res := compile("--pod", o.Pod); len(res) > 0 {
+			r.sel.Pod = res[0]
+		}
+	}
+	if o.Container != "" {
+		if res := compile("--container", o.Container); len(res) > 0 {
+			r.sel.Container = res[0]
+		}
+	}
+	if o.Grep != "" {
+		r.include = compile("--grep", o.Grep)
+		r.notes = append(r.notes, "--grep is deprecated: use -i/--include, which it is an alias of")
+	}
+	r.include = append(r.include, compile("--include", o.Include...)...)
+	r.exclude = compile("--exclude", o.Exclude...)
+	// As stern does, what an --include matched is highlighted too.
+	r.highlight = append(compile("--highlight", o.Highlight...), r.include...)
 	return r, err
+}
+
+// shows reports whether a line passes --include and --exclude: it matches no --exclude and,
+// when any --include is given, at least one of them.
+func (r *logsRun) shows(text string) bool {
+	for _, re := range r.exclude {
+		if re.MatchString(text) {
+			return false
+		}
+	}
+	if len(r.include) == 0 {
+		return true
+	}
+	for _, re := range r.include {
+		if re.MatchString(text) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r logsRun) streamOptions() logs.Options {
 	o := r.opts
-	return logs.Options{Follow: o.Follow, Since: o.Since, Tail: o.Tail, TailSet: o.Tail >= 0, Previous: o.Previous,
+	return logs.Options{Follow: r.follow, Since: o.Since, Tail: o.Tail, TailSet: o.Tail >= 0, Previous: o.Previous,
 		MaxStreams: o.MaxStreams}
 }
 
@@ -164,6 +257,9 @@ func runLogs(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts
 	run, err := opts.validate(app)
 	if err != nil {
 		return withExitCode(ExitError, err)
+	}
+	for _, n := range run.notes {
+		fmt.Fprintf(streams.ErrOut, "fleetdeck: %s\n", n)
 	}
 	cfg, _, err := config.Load(gopts.ConfigPath, streams.Getenv)
 	if err != nil {
@@ -230,7 +326,7 @@ func logClients(cfg *config.Config, only []string) map[string]kubernetes.Interfa
 // feedTargets sends the target sets of the application as the engine sees it: from every live
 // model at once (a cluster that answers starts streaming without waiting for the others), and
 // from the complete snapshot once it is ready, which also reports the clusters that did not
-// answer. Without --follow it stops after the snapshot. An unknown application ends the run.
+// answer. Without following (--no-follow, --previous) it stops after the snapshot. An unknown application ends the run.
 func feedTargets(ctx context.Context, eng *engine.Engine, run logsRun, updates chan<- logs.Update, cancel context.CancelFunc) error {
 	defer close(updates)
 	tr := logs.NewTracker(run.sel)
@@ -292,13 +388,13 @@ func feedTargets(ctx context.Context, eng *engine.Engine, run logsRun, updates c
 			}
 			if len(u.Sources) == 0 {
 				what := "no container of " + run.sel.App + " matches"
-				if run.opts.Follow {
+				if run.follow {
 					u.Notices = append(u.Notices, logs.Entry{Kind: logs.KindNotice, Text: what + " yet; waiting for pods"})
 				} else {
 					u.Notices = append(u.Notices, logs.Entry{Kind: logs.KindNotice, Text: what, Problem: true})
 				}
 			}
-			if !send(u) || !run.opts.Follow {
+			if !send(u) || !run.follow {
 				return nil
 			}
 		}
@@ -332,7 +428,7 @@ func (p *logPrinter) print(ctx context.Context, entries <-chan logs.Entry, cance
 		}
 		switch e.Kind {
 		case logs.KindLine:
-			if p.run.grep != nil && !p.run.grep.MatchString(e.Text) {
+			if !p.run.shows(e.Text) {
 				break
 			}
 			buf = p.appendLine(buf[:0], e)
@@ -392,9 +488,11 @@ type logJSON struct {
 }
 
 // appendLine formats one line. Its text is sanitised by kube/logs already; the prefix is made
-// of names the API server validated.
+// of names the API server validated, and highlighting only adds fleetdeck's own SGR sequences
+// around parts of that text.
 func (p *logPrinter) appendLine(b []byte, e logs.Entry) []byte {
-	if p.run.opts.Output == "json" {
+	switch p.run.output {
+	case "json":
 		j := logJSON{Cluster: e.Source.Cluster, Namespace: e.Source.Namespace, Pod: e.Source.Pod,
 			Container: e.Source.Container, Message: e.Text, Cut: e.Cut}
 		if !e.Time.IsZero() {
@@ -405,23 +503,21 @@ func (p *logPrinter) appendLine(b []byte, e logs.Entry) []byte {
 			return append(b, '\n')
 		}
 		return append(append(b, data...), '\n')
+	case "default":
+		b = append(b, p.col.prefix(e.Source)...)
+		b = append(b, ' ')
 	}
-	b = append(b, p.col.prefix(e.Source)...)
-	b = append(b, ' ')
-	if p.run.opts.Timestamps {
+	if layout := p.run.tsLayout; layout != "" {
 		if e.Time.IsZero() {
-			b = append(b, strings.Repeat("-", len(tsLayout))...)
+			b = append(b, strings.Repeat("-", len(layout))...)
 		} else {
-			b = e.Time.UTC().AppendFormat(b, tsLayout)
+			b = e.Time.UTC().AppendFormat(b, layout)
 		}
 		b = append(b, ' ')
 	}
-	b = append(b, e.Text...)
+	b = p.col.appendHighlighted(b, e.Text, p.run.highlight)
 	return append(b, '\n')
 }
-
-// tsLayout is fixed-width so that lines stay aligned.
-const tsLayout = "2006-01-02T15:04:05.000Z"
 
 // logColours colours a line's prefix: the cluster in its configured colour (or one picked from
 // its name), the pod and container in a colour picked from the pod's name, stable across runs.
@@ -488,3 +584,40 @@ func (c logColours) prefix(s logs.Source) string {
 }
 
 func (c logColours) warn(s string) string { return c.paint("33", s) }
+
+// highlightSGR is reverse video: visible on dark, light and 16-colour terminals alike, and
+// distinct from the prefix colours.
+const highlightSGR = "7"
+
+// appendHighlighted appends text with what any of res matches in reverse video, when colours
+// are on; otherwise, or when nothing matches, text as it is. Overlapping and adjacent matches
+// are merged into one span. Matches are found on text itself, which is sanitised: the only
+// escape sequences in the result are the ones added here.
+func (c logColours) appendHighlighted(b []byte, text string, res []*regexp.Regexp) []byte {
+	if !c.on || len(res) == 0 {
+		return append(b, text...)
+	}
+	var spans [][]int
+	for _, re := range res {
+		for _, m := range re.FindAllStringIndex(text, -1) {
+			if m[1] > m[0] {
+				spans = append(spans, m)
+			}
+		}
+	}
+	if len(spans) == 0 {
+		return append(b, text...)
+	}
+	slices.SortFunc(spans, func(x, y []int) int { return x[0] - y[0] })
+	at := 0
+	for i := 0; i < len(spans); {
+		start, end := spans[i][0], spans[i][1]
+		for i++; i < len(spans) && spans[i][0] <= end; i++ {
+			end = max(end, spans[i][1])
+		}
+		b = append(b, text[at:start]...)
+		b = append(b, c.paint(highlightSGR, text[start:end])...)
+		at = end
+	}
+	return append(b, text[at:]...)
+}

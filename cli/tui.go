@@ -111,6 +111,7 @@ func runTUI(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts 
 	uopts.History = newTUIHistory(src, uopts.ReadOnly, streams.Getenv)
 	uopts.Logs = &tuiLogs{eng: src.eng, clients: logClients(cfg, nil),
 		opts: logs.Options{Follow: true, Tail: tuiLogTail, TailSet: true}}
+	uopts.LogRing = cfg.Logs.BufferLines // logs.bufferLines bounds the log pane's buffer
 	// Subscribe before the ui starts: the first model (every cluster connecting) is then ready
 	// by the time the first frame is drawn.
 	updates := src.eng.Subscribe(ctx)

@@ -146,7 +146,7 @@ func BenchmarkLinesVsStern(b *testing.B) {
 		argv []string
 		env  []string
 	}{
-		{"fleetdeck", []string{bin, "logs", app.Name, "--config", cfg, "--cluster", cluster, "--since", "1h"},
+		{"fleetdeck", []string{bin, "logs", app.Name, "--config", cfg, "--cluster", cluster, "--since", "1h", "--no-follow"},
 			[]string{"XDG_CACHE_HOME=" + cache, "NO_COLOR=1"}},
 		{"stern", []string{stern, "--kubeconfig", f.Kubeconfig, "--context", cluster, "-n", app.Namespace,
 			"^" + app.Name + "-", "--no-follow", "--since", "1h", "--color", "never", "--max-log-requests", "50"}, nil},

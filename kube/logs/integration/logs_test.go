@@ -313,7 +313,7 @@ func TestForbiddenClusterDoesNotBlock(t *testing.T) {
 	f := sandboxtest.Fleet(t)
 	app := healthyOnAll(t)
 	cfg := configAs(t, f, scenario.ProdUS)
-	r := start(t, app.Name, "--config", cfg, "--since", "5m")
+	r := start(t, app.Name, "--config", cfg, "--since", "5m", "--no-follow")
 	code := r.wait()
 	lines, stderr := r.snapshot()
 	if code != 1 {
@@ -347,7 +347,7 @@ func TestOnePodOnce(t *testing.T) {
 	f := sandboxtest.Fleet(t)
 	app := healthyOnAll(t)
 	pod := podsOf(t, f, app, scenario.Staging)[0]
-	r := start(t, app.Name, "--config", configAs(t, f), "--cluster", scenario.Staging, "--pod", "^"+regexp.QuoteMeta(pod)+"$", "-o", "json", "--tail", "5")
+	r := start(t, app.Name, "--config", configAs(t, f), "--cluster", scenario.Staging, "--pod", "^"+regexp.QuoteMeta(pod)+"$", "-o", "json", "--tail", "5", "--no-follow")
 	if code := r.wait(); code != 0 {
 		_, stderr := r.snapshot()
 		t.Fatalf("exit %d; stderr:\n%s", code, strings.Join(stderr, "\n"))
