@@ -3,6 +3,7 @@ package diff
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -82,6 +83,44 @@ type Options struct {
 	// Prefix goes between "live/" or "git/" and the object's FileName in the diff headers
 	// ("prod-eu/" tells clusters apart).
 	Prefix string
+	// Tracking is the label an operator's label tracking writes on every object it applies,
+	// over what git says (Argo CD: app.kubernetes.io/instance set to the Application's name).
+	// Where the live object carries it with that value, git's object is compared as the
+	// operator applied it, with the label set; elsewhere (annotation tracking) git's value
+	// stands.
+	Tracking Label
+}
+
+// Label is one label and its value.
+type Label struct{ Key, Value string }
+
+// ArgoTrackingLabel is the label Argo CD's label tracking writes.
+const ArgoTrackingLabel = "app.kubernetes.io/instance"
+
+// tracked returns git with the tracking label set when live shows the operator wrote it.
+func (o Options) tracked(git, live map[string]any) map[string]any {
+	t := o.Tracking
+	if t.Key == "" || git == nil || live == nil || str(live, "metadata", "labels", t.Key) != t.Value {
+		return git
+	}
+	if str(git, "metadata", "labels", t.Key) == t.Value {
+		return git
+	}
+	out := maps.Clone(git)
+	md, _ := out["metadata"].(map[string]any)
+	md = maps.Clone(md)
+	if md == nil {
+		md = map[string]any{}
+	}
+	labels, _ := md["labels"].(map[string]any)
+	labels = maps.Clone(labels)
+	if labels == nil {
+		labels = map[string]any{}
+	}
+	labels[t.Key] = t.Value
+	md["labels"] = labels
+	out["metadata"] = md
+	return out
 }
 
 func (o Options) context() int {
@@ -106,7 +145,7 @@ func Compare(git, live map[string]any, opts Options) (Object, []string) {
 	default:
 		return Object{}, []string{"diff: an object with neither side"}
 	}
-	g, l := Normalize(git, live)
+	g, l := Normalize(opts.tracked(git, live), live)
 	gv, lv, warnings := applyIgnores(ref, asAny(g), asAny(l), opts.Ignore, live)
 	gy, err := toYAML(gv)
 	if err != nil {
@@ -157,7 +196,7 @@ func Normalize(git, live map[string]any) (map[string]any, map[string]any) {
 		l = deepCopy(live).(map[string]any)
 		keep := appliedSet(live)
 		if g != nil {
-			keep = union(shapeOf(g, ""), keep)
+			keep = overlay(shapeOf(g, ""), keep)
 		}
 		dropServerFields(l)
 		if keep != nil {

@@ -386,3 +386,36 @@ func TestUnifiedAgainstDiffU(t *testing.T) {
 		t.Error("equal texts gave a diff")
 	}
 }
+
+// TestTrackingLabel: Argo CD's label tracking overwrites the chart's app.kubernetes.io/instance
+// on what it applies; that is no difference, but a hand change of the label is.
+func TestTrackingLabel(t *testing.T) {
+	obj := func(instance string) map[string]any {
+		return map[string]any{"apiVersion": "v1", "kind": "Service",
+			"metadata": map[string]any{"name": "web", "namespace": "shop",
+				"labels": map[string]any{ArgoTrackingLabel: instance, "app": "web"}},
+			"spec": map[string]any{"selector": map[string]any{"app": "web"}}}
+	}
+	tracking := Options{Tracking: Label{Key: ArgoTrackingLabel, Value: "web-prod-eu"}}
+	for _, tc := range []struct {
+		name       string
+		git, live  string
+		opts       Options
+		want       Status
+		wantInDiff string
+	}{
+		{"label tracking wrote the Application's name", "web", "web-prod-eu", tracking, Same, ""},
+		{"annotation tracking: the chart's label stands", "web", "web", tracking, Same, ""},
+		{"changed by hand", "web", "someone-else", tracking, Changed, "-    app.kubernetes.io/instance: someone-else"},
+		{"no tracking option: compared as written", "web", "web-prod-eu", Options{}, Changed, "+    app.kubernetes.io/instance: web"},
+	} {
+		git := obj(tc.git)
+		o, warnings := Compare(git, obj(tc.live), tc.opts)
+		if o.Status != tc.want || len(warnings) > 0 || !strings.Contains(o.Diff, tc.wantInDiff) {
+			t.Errorf("%s: status %s warnings %v, want %s with %q; diff:\n%s", tc.name, o.Status, warnings, tc.want, tc.wantInDiff, o.Diff)
+		}
+		if got := git["metadata"].(map[string]any)["labels"].(map[string]any)[ArgoTrackingLabel]; got != tc.git {
+			t.Errorf("%s: Compare changed its git input's label to %v", tc.name, got)
+		}
+	}
+}

@@ -97,6 +97,34 @@ func union(a, b *fieldSet) *fieldSet {
 	return out
 }
 
+// overlay merges the field set of earlier applies (applied) onto git's shape (desired), as
+// union does, except where an apply owns a value whole (an atomic list or map, such as a
+// StatefulSet's volumeClaimTemplates) that git describes field by field: there git's shape
+// wins, because the whole value was applied as git declares it and the rest of it (apiVersion,
+// kind, volumeMode and status of a claim template) is what the server defaulted.
+func overlay(desired, applied *fieldSet) *fieldSet {
+	switch {
+	case desired == nil:
+		return applied
+	case applied == nil:
+		return desired
+	case applied.leaf && !desired.leaf:
+		return desired
+	case desired.leaf:
+		return leafSet()
+	}
+	out := newSet()
+	for k, v := range desired.fields {
+		out.fields[k] = v
+	}
+	for k, v := range applied.fields {
+		out.fields[k] = overlay(out.fields[k], v)
+	}
+	out.items = append(append(out.items, desired.items...), applied.items...)
+	out.keepUnmatched = desired.keepUnmatched || applied.keepUnmatched
+	return out
+}
+
 // listKeys names, by the field holding the list, the merge keys strategic merge and
 // server-side apply use for its items; candidates are tried in order and the first that
 // every desired item carries wins. Lists not named here are keyed by "name" when every item
@@ -285,10 +313,13 @@ func prune(live any, s *fieldSet) (any, bool) {
 				if !sel.matches(it, i) {
 					continue
 				}
-				order = min(order, j)
 				if sel.applied {
 					applied = union(applied, sel.set)
 				} else {
+					// Items are shown in git's order; those only an earlier apply names keep
+					// their live order after them (the applied selectors' order is that of a
+					// decoded map, so it means nothing).
+					order = min(order, j)
 					desired = union(desired, sel.set)
 				}
 			}
@@ -305,7 +336,7 @@ func prune(live any, s *fieldSet) (any, bool) {
 					// (a port's protocol) are not differences.
 					applied = withoutKeyFields(applied, s.items, it, i, desired)
 				}
-				set = union(desired, applied)
+				set = overlay(desired, applied)
 			}
 			if pv, keep := prune(it, set); keep {
 				out = append(out, kept{pv, order})

@@ -205,7 +205,11 @@ func (e *Engine) diffInstance(ctx context.Context, in *fleet.Instance, src fleet
 	}
 	// An object that could not be read is neither missing nor different: leave it out.
 	desiredMaps = slices.DeleteFunc(desiredMaps, func(o map[string]any) bool { return unreadable[diff.RefOf(o)] })
-	objs, warnings := diff.Objects(desiredMaps, liveMaps, diff.Options{Ignore: ignores, Prefix: in.Cluster + "/"})
+	dopts := diff.Options{Ignore: ignores, Prefix: in.Cluster + "/"}
+	if in.Source.Operator == fleet.OperatorArgoCD && in.Source.Name != "" {
+		dopts.Tracking = diff.Label{Key: diff.ArgoTrackingLabel, Value: in.Source.Name}
+	}
+	objs, warnings := diff.Objects(desiredMaps, liveMaps, dopts)
 	d.Objects, d.Warnings = objs, append(d.Warnings, warnings...)
 	return d
 }
