@@ -46,8 +46,15 @@ func argoSource(in *instance, repoURL string) map[string]any {
 		"path":           in.app.SourcePath(in.cluster),
 		"targetRevision": scenario.Branch,
 	}
-	if vf := in.app.ValuesFile(in.cluster); vf != "" {
-		src["helm"] = map[string]any{"valueFiles": []any{vf}}
+	if in.app.Render == scenario.Helm {
+		// The stand-in renders charts with the app's name as the release (see gitSource), so
+		// it says so the way Argo CD users do; without releaseName Argo CD would name the
+		// release after the Application.
+		helm := map[string]any{"releaseName": in.app.Name}
+		if vf := in.app.ValuesFile(in.cluster); vf != "" {
+			helm["valueFiles"] = []any{vf}
+		}
+		src["helm"] = helm
 	}
 	return src
 }
