@@ -70,7 +70,7 @@ test-unit:
 # Benchmarks, and the timed comparisons with kubectl (FLEETDECK_PERF=1), which
 # are never part of `make test`: timings flake on a busy machine.
 bench: prepare
-	FLEETDECK_PERF=1 $(GO) test -run 'TestKeyLatencyLargeFleet|TestRealSyncVsKubectl' -bench . -benchmem -timeout 60m ./...
+	FLEETDECK_PERF=1 $(GO) test -run 'TestKeyLatencyLargeFleet|TestKeyLatencyWhileStreaming|TestRealSyncVsKubectl' -bench . -benchmem -timeout 60m ./...
 
 clean:
 	rm -rf bin

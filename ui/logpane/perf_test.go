@@ -34,8 +34,15 @@ func (p *latencyProbe) Write(b []byte) (int, error) {
 	defer p.mu.Unlock()
 	if p.drawn {
 		p.drawn = false
-		now := time.Now()
-		p.frames <- [2]time.Duration{p.viewDone.Sub(p.sentAt), now.Sub(p.sentAt)}
+		// Keys sent before measuring (the setup) have no sentAt; their frames are not
+		// counted. The send never blocks: the lock is held and the program must go on.
+		if !p.sentAt.IsZero() {
+			now := time.Now()
+			select {
+			case p.frames <- [2]time.Duration{p.viewDone.Sub(p.sentAt), now.Sub(p.sentAt)}:
+			default:
+			}
+		}
 	}
 	return len(b), nil
 }
