@@ -145,6 +145,7 @@ func Compare(git, live map[string]any, opts Options) (Object, []string) {
 	default:
 		return Object{}, []string{"diff: an object with neither side"}
 	}
+	git, live = maskSecret(git), maskSecret(live)
 	g, l := Normalize(opts.tracked(git, live), live)
 	gv, lv, warnings := applyIgnores(ref, asAny(g), asAny(l), opts.Ignore, live)
 	gy, err := toYAML(gv)

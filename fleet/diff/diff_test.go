@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"encoding/base64"
 	"flag"
 	"os"
 	"os/exec"
@@ -416,6 +417,36 @@ func TestTrackingLabel(t *testing.T) {
 		}
 		if got := git["metadata"].(map[string]any)["labels"].(map[string]any)[ArgoTrackingLabel]; got != tc.git {
 			t.Errorf("%s: Compare changed its git input's label to %v", tc.name, got)
+		}
+	}
+}
+
+// TestSecretsNeverShown: a Secret's values never reach the diff, yet a changed value shows
+// as a changed digest; stringData in git compares with data live.
+func TestSecretsNeverShown(t *testing.T) {
+	secret := func(field string, values map[string]any) map[string]any {
+		return map[string]any{"apiVersion": "v1", "kind": "Secret",
+			"metadata": map[string]any{"name": "db", "namespace": "shop", "annotations": map[string]any{
+				LastAppliedAnnotation: `{"data":{"password":"aHVudGVyMg=="}}`}},
+			field: values}
+	}
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	same, _ := Compare(secret("stringData", map[string]any{"password": "hunter2"}),
+		secret("data", map[string]any{"password": b64("hunter2")}), Options{})
+	if same.Status != Same {
+		t.Errorf("stringData against the same data live: %s\n%s", same.Status, same.Diff)
+	}
+	changed, _ := Compare(secret("stringData", map[string]any{"password": "hunter2", "user": "app"}),
+		secret("data", map[string]any{"password": b64("s3cr3t-by-hand"), "user": b64("app")}), Options{})
+	if changed.Status != Changed || !strings.Contains(changed.Diff, "-  password: <secret, sha256:") {
+		t.Errorf("a changed password: %s, want a changed digest:\n%s", changed.Status, changed.Diff)
+	}
+	only, _ := Compare(nil, secret("data", map[string]any{"password": b64("hunter2")}), Options{})
+	for _, o := range []Object{same, changed, only} {
+		for _, leak := range []string{"hunter2", "s3cr3t-by-hand", b64("hunter2"), b64("s3cr3t-by-hand"), "aHVudGVyMg"} {
+			if strings.Contains(o.Diff+o.Git+o.Live, leak) {
+				t.Errorf("%s diff shows %q:\n%s", o.Status, leak, o.Diff+o.Git+o.Live)
+			}
 		}
 	}
 }
