@@ -30,6 +30,9 @@ type crdDef struct {
 	singular string
 	short    []string
 	columns  []any
+	// top are top-level fields besides spec and status, kept as written (Argo CD's
+	// Application has .operation: without it in the schema the API server prunes it).
+	top []string
 }
 
 var argoCRDs = []crdDef{{
@@ -40,6 +43,7 @@ var argoCRDs = []crdDef{{
 		column("Revision", "string", ".status.sync.revision", 10),
 		column("Project", "string", ".spec.project", 10),
 	},
+	top: []string{"operation"},
 }}
 
 var fluxCRDs = []crdDef{
@@ -64,6 +68,16 @@ func column(name, typ, path string, priority int64) map[string]any {
 // schemas, minus the field list).
 func crdObject(d crdDef) *unstructured.Unstructured {
 	open := map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}
+	props := map[string]any{
+		"apiVersion": map[string]any{"type": "string"},
+		"kind":       map[string]any{"type": "string"},
+		"metadata":   map[string]any{"type": "object"},
+		"spec":       open,
+		"status":     open,
+	}
+	for _, f := range d.top {
+		props[f] = open
+	}
 	short := make([]any, len(d.short))
 	for i, s := range d.short {
 		short[i] = s
@@ -84,14 +98,8 @@ func crdObject(d crdDef) *unstructured.Unstructured {
 				"subresources":             map[string]any{"status": map[string]any{}},
 				"additionalPrinterColumns": d.columns,
 				"schema": map[string]any{"openAPIV3Schema": map[string]any{
-					"type": "object",
-					"properties": map[string]any{
-						"apiVersion": map[string]any{"type": "string"},
-						"kind":       map[string]any{"type": "string"},
-						"metadata":   map[string]any{"type": "object"},
-						"spec":       open,
-						"status":     open,
-					},
+					"type":       "object",
+					"properties": props,
 				}},
 			}},
 		},
