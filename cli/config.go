@@ -19,8 +19,27 @@ func newConfigCmd(streams *IOStreams, opts *GlobalOptions) *cobra.Command {
 		Use:   "config",
 		Short: "Inspect and validate fleetdeck's configuration",
 	}
-	cmd.AddCommand(newConfigCheckCmd(streams, opts))
+	cmd.AddCommand(newConfigCheckCmd(streams, opts), newConfigClusterRoleCmd(streams))
 	return cmd
+}
+
+func newConfigClusterRoleCmd(streams *IOStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "clusterrole",
+		Short: "Print the RBAC ClusterRoles fleetdeck needs (read-only views, and sync)",
+		Long: `clusterrole prints two ClusterRoles with the exact verbs fleetdeck uses:
+fleetdeck-viewer for every read-only view (status, the terminal UI, logs,
+history, diff, watch) and fleetdeck-sync for asking operators to sync. Bind them
+with ClusterRoleBindings (or RoleBindings, to limit fleetdeck to namespaces: it
+then reads per namespace and shows the others as forbidden).`,
+		Example: `  fleetdeck config clusterrole | kubectl apply -f -
+  kubectl create clusterrolebinding fleetdeck-viewer --clusterrole fleetdeck-viewer --group oncall`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := io.WriteString(streams.Out, kube.ClusterRolesYAML())
+			return err
+		},
+	}
 }
 
 type configCheckOptions struct {
