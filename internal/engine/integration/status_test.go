@@ -3,8 +3,6 @@
 package integration
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -38,37 +36,11 @@ type StatusReport = cli.StatusReport
 // status runs the verb in this process with a private git cache and returns its report.
 func status(t *testing.T, configPath string, args ...string) result {
 	t.Helper()
-	cache := t.TempDir()
-	getenv := func(k string) string {
-		if k == "XDG_CACHE_HOME" {
-			return cache
-		}
-		return os.Getenv(k)
-	}
-	var out, errOut bytes.Buffer
-	streams := &cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, Getenv: getenv}
-	begin := time.Now()
-	code := cli.Main(streams, append([]string{"status", "--config", configPath, "-o", "json"}, args...))
-	r := result{code: code, stderr: errOut.String(), took: time.Since(begin)}
-	if code == cli.ExitError {
-		t.Fatalf("status exited 2: %s", r.stderr)
-	}
-	if err := json.Unmarshal(out.Bytes(), &r.report); err != nil {
-		t.Fatalf("status -o json: %v\n%s\nstderr: %s", err, out.String(), r.stderr)
-	}
-	return r
+	rep, r := sandboxtest.Status(t, configPath, args...)
+	return result{report: rep, code: r.Code, stderr: r.Stderr, took: r.Took}
 }
 
-func instance(rep StatusReport, app, cluster string) (cli.InstanceReport, bool) {
-	for _, a := range rep.Apps {
-		for _, in := range a.Instances {
-			if in.App == app && in.Cluster == cluster {
-				return in, true
-			}
-		}
-	}
-	return cli.InstanceReport{}, false
-}
+var instance = sandboxtest.Instance
 
 func describe(in cli.InstanceReport) string {
 	var ps []string
