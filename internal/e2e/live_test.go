@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/fleetdeck/fleetdeck/internal/sandbox"
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
@@ -96,15 +97,19 @@ func (w *workloadUnderTest) pods(ctx context.Context) ([]corev1.Pod, error) {
 
 func (w *workloadUnderTest) scale(ctx context.Context, replicas int32) error {
 	deploys := w.cs.AppsV1().Deployments(w.app.Namespace)
-	s, err := deploys.GetScale(ctx, w.name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("cluster %s: get scale of deployment %s/%s: %w", w.cluster, w.app.Namespace, w.name, err)
-	}
-	s.Spec.Replicas = replicas
-	if _, err := deploys.UpdateScale(ctx, w.name, s, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("cluster %s: scale deployment %s/%s to %d: %w", w.cluster, w.app.Namespace, w.name, replicas, err)
-	}
-	return nil
+	// The controllers update the Deployment all the time during a rollout: read and write
+	// again on a conflict, as kubectl scale does.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s, err := deploys.GetScale(ctx, w.name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("cluster %s: get scale of deployment %s/%s: %w", w.cluster, w.app.Namespace, w.name, err)
+		}
+		s.Spec.Replicas = replicas
+		if _, err := deploys.UpdateScale(ctx, w.name, s, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("cluster %s: scale deployment %s/%s to %d: %w", w.cluster, w.app.Namespace, w.name, replicas, err)
+		}
+		return nil
+	})
 }
 
 // setImage sets the main container's image, as `kubectl set image` does.
