@@ -484,8 +484,15 @@ func evalInstance(s *Snapshot, ix *index, sp spec) Instance {
 			in.Images = append(in.Images, CompareImage(ObjectRef{}, "", "", img))
 		}
 	}
+	trackedBy := ""
+	switch {
+	case sp.argo != nil:
+		trackedBy = sp.argo.Name
+	case sp.decl != nil:
+		trackedBy = sp.decl.TrackedBy
+	}
 	if destLive && len(desired) > 0 && forbiddenWorkloads == "" {
-		in.Sync.Fields = CompareObjects(desired, liveMap)
+		in.Sync.Fields = CompareObjects(AsApplied(desired, liveMap, trackedBy), liveMap)
 	}
 
 	// Health, sync and revision per source.
@@ -526,7 +533,7 @@ func evalInstance(s *Snapshot, ix *index, sp spec) Instance {
 		if git != nil {
 			in.Revision = Revision{Head: git.Head, Behind: -1}
 			if destLive && forbiddenWorkloads == "" {
-				in.Revision.Live, in.Revision.Behind = DeclaredLiveRevision(*git, liveMap)
+				in.Revision.Live, in.Revision.Behind = DeclaredLiveRevision(*git, liveMap, trackedBy)
 			}
 		} else {
 			in.Revision = Revision{Behind: -1}

@@ -20,6 +20,7 @@ func AsDeclared(s Snapshot) Snapshot {
 		case sp.argo != nil:
 			a := sp.argo
 			d.RepoURL, d.Path, d.Branch, d.Namespace = a.RepoURL, firstNonEmpty(a.Path, a.Chart), a.TargetRevision, a.DestNamespace
+			d.TrackedBy = a.Name
 		case sp.flux != nil:
 			f := sp.flux
 			d.RepoURL, d.Path, d.Branch, d.Namespace = f.RepoURL, firstNonEmpty(f.Path, f.Chart), f.Branch, f.DestNamespace()

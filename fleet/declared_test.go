@@ -133,7 +133,7 @@ func TestAsDeclared(t *testing.T) {
 		t.Errorf("operator objects left: %+v %+v", got.ArgoApps, got.FluxObjects)
 	}
 	want := []DeclaredApp{
-		{Name: "auth", RepoURL: "file:///repo", Path: "k8s/auth", Branch: "main", Namespace: "auth", Clusters: []string{"staging"}},
+		{Name: "auth", RepoURL: "file:///repo", Path: "k8s/auth", Branch: "main", Namespace: "auth", Clusters: []string{"staging"}, TrackedBy: "auth-staging"},
 		{Name: "search", RepoURL: "file:///repo", Path: "./k8s/search", Branch: "main", Namespace: "search", Clusters: []string{"staging"}},
 		{Name: "auth", Path: "k8s/auth", Branch: "main", Namespace: "auth", Clusters: []string{"dev"}},
 	}

@@ -165,7 +165,10 @@ func NewRevision(live string, g *GitFacts) Revision {
 // standing for PathCommits[0] when DesiredAt lacks it. It returns the sha and how many path
 // commits it is behind, or ("", -1) when live matches none of them (changed by hand, or older
 // than the commits rendered).
-func DeclaredLiveRevision(g GitFacts, live map[ObjectRef]*Workload) (string, int) {
+//
+// trackedBy names the Argo CD Application whose label tracking applied the objects, if any
+// (see AsApplied).
+func DeclaredLiveRevision(g GitFacts, live map[ObjectRef]*Workload, trackedBy string) (string, int) {
 	for i, sha := range g.PathCommits {
 		objs, ok := g.DesiredAt[sha]
 		if !ok && i == 0 && g.RenderError == "" {
@@ -174,7 +177,7 @@ func DeclaredLiveRevision(g GitFacts, live map[ObjectRef]*Workload) (string, int
 		if !ok {
 			continue
 		}
-		if len(CompareObjects(objs, live)) == 0 {
+		if len(CompareObjects(AsApplied(objs, live, trackedBy), live)) == 0 {
 			return sha, i
 		}
 	}

@@ -109,7 +109,7 @@ func TestDeclaredLiveRevision(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, n := DeclaredLiveRevision(g, live(tt.liveTag))
+			s, n := DeclaredLiveRevision(g, live(tt.liveTag), "")
 			if s != tt.wantSHA || n != tt.wantBack {
 				t.Errorf("got (%s, %d), want (%s, %d)", s, n, tt.wantSHA, tt.wantBack)
 			}

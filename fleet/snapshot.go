@@ -315,6 +315,9 @@ type DeclaredApp struct {
 	Branch    string
 	Namespace string
 	Clusters  []string
+	// TrackedBy names the Argo CD Application whose label tracking applies the app, when an
+	// Argo CD instance is judged by fleetdeck's own rules (AsDeclared); "" otherwise.
+	TrackedBy string
 }
 
 // Workload is a live workload object: Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or

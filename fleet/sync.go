@@ -3,6 +3,7 @@ package fleet
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -72,6 +73,40 @@ func CompareObjects(desired []DesiredObject, live map[ObjectRef]*Workload) []Fie
 		slices.SortStableFunc(out, func(a, b FieldDiff) int {
 			return cmp.Or(compareRef(a.Object, b.Object), strings.Compare(a.Field, b.Field))
 		})
+	}
+	return out
+}
+
+// TrackingLabel is the label Argo CD's label tracking writes on every object it applies,
+// set to the Application's name over what the manifests say.
+const TrackingLabel = "app.kubernetes.io/instance"
+
+// AsApplied returns desired as an operator whose label tracking names trackedBy applies it:
+// where the live object carries TrackingLabel with that value, the desired one does too, so
+// the operator's own label is no difference. With trackedBy empty (no label tracking) desired
+// is returned as it is.
+func AsApplied(desired []DesiredObject, live map[ObjectRef]*Workload, trackedBy string) []DesiredObject {
+	if trackedBy == "" {
+		return desired
+	}
+	var out []DesiredObject
+	for i, d := range desired {
+		w := live[d.Ref()]
+		if w == nil || w.Labels[TrackingLabel] != trackedBy || d.Labels[TrackingLabel] == trackedBy {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(desired)
+		}
+		labels := maps.Clone(d.Labels)
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[TrackingLabel] = trackedBy
+		out[i].Labels = labels
+	}
+	if out == nil {
+		return desired
 	}
 	return out
 }

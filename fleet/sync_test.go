@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -86,6 +87,38 @@ func TestParseSync(t *testing.T) {
 	for in, want := range map[string]SyncStatus{"Synced": Synced, "OutOfSync": OutOfSync, "Unknown": SyncUnknown, "": SyncUnknown} {
 		if got := ParseSync(in); got != want {
 			t.Errorf("ParseSync(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestAsApplied: Argo CD's label tracking writes the Application's name over the chart's
+// app.kubernetes.io/instance; that is no drift, but any other value live still is.
+func TestAsApplied(t *testing.T) {
+	desired := []DesiredObject{{Kind: "Deployment", Namespace: "shop", Name: "web",
+		Labels: map[string]string{TrackingLabel: "web", "app": "web"}}}
+	ref := desired[0].Ref()
+	for _, tc := range []struct {
+		name      string
+		live      string
+		trackedBy string
+		want      []string // fields that differ
+	}{
+		{"label tracking wrote the Application's name", "web-prod-eu", "web-prod-eu", nil},
+		{"as the chart says (annotation tracking)", "web", "web-prod-eu", nil},
+		{"changed by hand", "other", "web-prod-eu", []string{"labels." + TrackingLabel}},
+		{"no operator: compared as written", "web-prod-eu", "", []string{"labels." + TrackingLabel}},
+	} {
+		live := map[ObjectRef]*Workload{ref: {Kind: "Deployment", Namespace: "shop", Name: "web",
+			Labels: map[string]string{TrackingLabel: tc.live, "app": "web"}}}
+		var got []string
+		for _, d := range CompareObjects(AsApplied(desired, live, tc.trackedBy), live) {
+			got = append(got, d.Field)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: differing fields %v, want %v", tc.name, got, tc.want)
+		}
+		if desired[0].Labels[TrackingLabel] != "web" {
+			t.Fatalf("%s: AsApplied changed its input", tc.name)
 		}
 	}
 }
