@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/fleetdeck/fleetdeck/internal/sandbox/monorepo"
 )
 
 // TestRevertMatchesGit reverts every commit of random histories and checks,
@@ -32,29 +36,11 @@ func TestRevertMatchesGit(t *testing.T) {
 			w.git(w.work, "checkout", "-q", "--detach", head)
 			defer w.git(w.work, "checkout", "-q", "main")
 			for _, c := range commits[1:] { // the root commit's revert empties the tree
-				plan, err := v.Plan(context.Background(), Request{App: "a", Paths: []string{"apps/a"}, Commit: plumbing.NewHash(c)})
-				gitTree, gitErr := w.gitRevert(head, c)
-				var ce *ConflictError
-				switch {
-				case gitErr == errGitConflict:
-					conflicts++
-					if !errors.As(err, &ce) {
-						t.Errorf("revert %s: git conflicts, fleetdeck gave %v", c[:7], err)
-					}
-				case gitErr == errGitEmpty:
-					if !errors.Is(err, ErrNothingToRevert) {
-						t.Errorf("revert %s: git has nothing to commit, fleetdeck gave %v", c[:7], err)
-					}
-				case gitErr != nil:
-					t.Fatal(gitErr)
-				case err != nil:
-					t.Errorf("revert %s: git reverts cleanly, fleetdeck: %v", c[:7], err)
-				default:
+				switch w.checkRevertLikeGit(t, v, head, c, Request{App: "a", Paths: []string{"apps/a"}, Commit: plumbing.NewHash(c)}) {
+				case revertClean:
 					clean++
-					if plan.Tree.String() != gitTree {
-						t.Errorf("revert %s: tree %s, git revert's %s\nfleetdeck diff:\n%s\ngit diff:\n%s", c[:7], plan.Tree, gitTree, plan.Diff,
-							w.git(w.work, "diff", head, gitTree))
-					}
+				case revertConflict:
+					conflicts++
 				}
 			}
 		})
@@ -65,30 +51,173 @@ func TestRevertMatchesGit(t *testing.T) {
 	}
 }
 
+// TestRevertMatchesGitOnSandboxRepo does the same on the sandbox's
+// monorepo (internal/sandbox/monorepo, the demo's repository: Helm,
+// kustomize and plain YAML, bot bumps, human edits, a feature branch and its
+// merge): random commits of its history, the merge and the bad bump among
+// them, reverted on its head; and, since old bumps reverted on the head
+// mostly conflict with the newer bumps of the same line, recent commits
+// reverted on a few older heads (the remote's branch moved back there).
+func TestRevertMatchesGitOnSandboxRepo(t *testing.T) {
+	n, heads := 40, 3
+	if testing.Short() {
+		n, heads = 8, 1
+	}
+	w, gen := sandboxWorld(t)
+	v := w.reverter(false)
+	rng := rand.New(rand.NewSource(1))
+	// pick adds up to k random commits of from to out.
+	pick := func(out []string, from []string, k int) []string {
+		for _, i := range rng.Perm(len(from)) {
+			if k == 0 {
+				break
+			}
+			if !slices.Contains(out, from[i]) {
+				out, k = append(out, from[i]), k-1
+			}
+		}
+		return out
+	}
+	perHead := n / (heads + 1)
+	type round struct {
+		head    string
+		commits []string
+	}
+	all := strings.Fields(w.git(w.work, "rev-list", gen.Head))
+	all = all[:len(all)-1] // the root commit's revert empties the tree
+	rounds := []round{{gen.Head, pick([]string{gen.MergeCommit, gen.BadBumpCommit}, all, n-heads*perHead-2)}}
+	firstParents := strings.Fields(w.git(w.work, "rev-list", "--first-parent", gen.Head))
+	for range heads {
+		h := firstParents[1+rng.Intn(len(firstParents)-40)] // 30 commits before it are not the root
+		recent := strings.Fields(w.git(w.work, "rev-list", "-n", "30", h))
+		rounds = append(rounds, round{h, pick(nil, recent, perHead)})
+	}
+	counts := map[revertOutcome]int{}
+	total := 0
+	for _, r := range rounds {
+		if r.head != w.clone.Head().String() {
+			w.git(w.remote, "update-ref", "refs/heads/main", r.head)
+			if _, err := w.clone.Fetch(context.Background()); err != nil || w.clone.Head().String() != r.head {
+				t.Fatalf("fetch of %s: head %s, %v", r.head[:7], w.clone.Head(), err)
+			}
+		}
+		w.git(w.work, "checkout", "-q", "--detach", r.head)
+		for _, c := range r.commits {
+			counts[w.checkRevertLikeGit(t, v, r.head, c, Request{App: "sandbox", Paths: []string{"k8s"}, Commit: plumbing.NewHash(c)})]++
+			total++
+		}
+	}
+	t.Logf("%d commits on %d heads: %d clean reverts, %d conflicts, %d with nothing to revert, %d merges refused, compared with git",
+		total, len(rounds), counts[revertClean], counts[revertConflict], counts[revertEmpty], counts[revertMerge])
+	if counts[revertClean] == 0 || counts[revertMerge] == 0 || !testing.Short() && counts[revertConflict] == 0 {
+		t.Errorf("exercised %v; want clean reverts, conflicts and the merge", counts)
+	}
+}
+
+// sandboxWorld is a world whose remote is the sandbox's generated monorepo.
+func sandboxWorld(t *testing.T) (*world, *monorepo.Result) {
+	t.Helper()
+	if _, err := os.Stat(gitBin); err != nil {
+		t.Skipf("git CLI not available: %v", err)
+	}
+	base := t.TempDir()
+	w := &world{t: t, home: filepath.Join(base, "home"), remote: filepath.Join(base, "fleet-gitops.git"),
+		work: filepath.Join(base, "work"), cache: filepath.Join(base, "cache")}
+	if err := os.MkdirAll(w.home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gen, err := monorepo.Generate(w.remote, monorepo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gen.MergeCommit == "" {
+		t.Fatal("the sandbox repository has no merge commit")
+	}
+	w.git(base, "clone", "-q", w.remote, w.work)
+	w.open()
+	return w, gen
+}
+
+// revertOutcome is what one comparison with git found.
+type revertOutcome int
+
+const (
+	revertClean revertOutcome = iota
+	revertConflict
+	revertEmpty
+	revertMerge
+)
+
+// checkRevertLikeGit plans q (the revert of c) with v on head and compares
+// it with `git revert --no-edit c` in the work clone, detached at head: the
+// same tree when git reverts cleanly, a conflict on the same paths when git
+// stops on one, nothing to revert when git has nothing to commit, and a
+// refusal of merges, which git refuses too without -m.
+func (w *world) checkRevertLikeGit(t *testing.T, v *Reverter, head, c string, q Request) revertOutcome {
+	t.Helper()
+	plan, err := v.Plan(context.Background(), q)
+	gitTree, gitConflicts, gitErr := w.gitRevert(head, c)
+	var ce *ConflictError
+	switch {
+	case gitErr == errGitMerge:
+		if err == nil || !strings.Contains(err.Error(), "is a merge") {
+			t.Errorf("revert %s: git refuses a merge without -m, fleetdeck gave %v", c[:7], err)
+		}
+		return revertMerge
+	case gitErr == errGitConflict:
+		if !errors.As(err, &ce) {
+			t.Errorf("revert %s: git conflicts in %v, fleetdeck gave %v", c[:7], gitConflicts, err)
+		} else if !slices.Equal(ce.Paths, gitConflicts) {
+			t.Errorf("revert %s: fleetdeck conflicts in %v, git in %v", c[:7], ce.Paths, gitConflicts)
+		}
+		return revertConflict
+	case gitErr == errGitEmpty:
+		if !errors.Is(err, ErrNothingToRevert) {
+			t.Errorf("revert %s: git has nothing to commit, fleetdeck gave %v", c[:7], err)
+		}
+		return revertEmpty
+	case gitErr != nil:
+		t.Fatal(gitErr)
+	case err != nil:
+		t.Errorf("revert %s: git reverts cleanly, fleetdeck: %v", c[:7], err)
+	case plan.Tree.String() != gitTree:
+		t.Errorf("revert %s: tree %s, git revert's %s\nfleetdeck diff:\n%s\ngit diff:\n%s", c[:7], plan.Tree, gitTree, plan.Diff,
+			w.git(w.work, "diff", head, gitTree))
+	}
+	return revertClean
+}
+
 var (
 	errGitConflict = errors.New("git revert conflicts")
 	errGitEmpty    = errors.New("git revert has nothing to commit")
+	errGitMerge    = errors.New("git revert refuses a merge without -m")
 )
 
 // gitRevert runs `git revert --no-edit commit` in the work clone, detached
-// at head, returns the tree it made and leaves the clone at head again.
-func (w *world) gitRevert(head, commit string) (string, error) {
+// at head, returns the tree it made (or the paths it left unmerged) and
+// leaves the clone at head again.
+func (w *world) gitRevert(head, commit string) (tree string, conflicts []string, err error) {
 	w.t.Helper()
 	out, err := w.tryGit(w.work, "revert", "--no-edit", commit)
 	if err != nil {
-		_, _ = w.tryGit(w.work, "revert", "--abort")
 		switch {
+		case strings.Contains(out, "is a merge but no -m option"):
+			return "", nil, errGitMerge
 		case strings.Contains(out, "CONFLICT") || strings.Contains(out, "could not revert"):
-			return "", errGitConflict
+			conflicts = strings.Fields(w.git(w.work, "diff", "--name-only", "--diff-filter=U"))
+			_, _ = w.tryGit(w.work, "revert", "--abort")
+			return "", conflicts, errGitConflict
 		case strings.Contains(out, "nothing to commit"):
+			_, _ = w.tryGit(w.work, "revert", "--abort")
 			w.git(w.work, "reset", "-q", "--hard", head)
-			return "", errGitEmpty
+			return "", nil, errGitEmpty
 		}
-		return "", fmt.Errorf("git revert %s: %v\n%s", commit, err, out)
+		_, _ = w.tryGit(w.work, "revert", "--abort")
+		return "", nil, fmt.Errorf("git revert %s: %v\n%s", commit, err, out)
 	}
-	tree := w.git(w.work, "rev-parse", "HEAD^{tree}")
+	tree = w.git(w.work, "rev-parse", "HEAD^{tree}")
 	w.git(w.work, "reset", "-q", "--hard", head)
-	return tree, nil
+	return tree, nil, nil
 }
 
 // TestRollbackMatchesGitCheckout restores an app's paths to every commit of

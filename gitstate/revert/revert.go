@@ -7,8 +7,12 @@
 // (Reverter.Plan: the resulting tree, a unified diff and the commit message,
 // nothing written), then committed (Reverter.Commit: the objects and a
 // fleetdeck/revert-<app>-<sha> branch in the clone), then optionally pushed
-// (Reverter.Push). Each step refuses when the branch moved since the plan
-// (*MovedError): the caller fetches, plans again and asks the user again.
+// (Reverter.Push, or Reverter.PushRetrying). Each step refuses when the
+// branch moved since the plan (*MovedError). PushRetrying handles the race
+// with another push: it fetches, plans the same revert on the new head
+// (Reverter.Replan) and, when it still applies cleanly, commits and pushes
+// it once more; otherwise it stops with a *RetryError saying why. Nothing is
+// ever forced.
 //
 // A revert produces the tree `git revert` would, without rename detection:
 // a three-way merge of the tree of the branch head with the reverse of the

@@ -28,6 +28,10 @@ type Result struct {
 	LocalBranch string
 	// Pushed names the remote branch the commit was pushed to ("" until pushed).
 	Pushed string
+	// Superseded is set by PushRetrying when the branch moved on the remote
+	// and the revert was planned and committed again on the new head: it is
+	// the first commit, on the old head, never pushed.
+	Superseded *Result
 }
 
 // RejectedError is a push the remote refused for a reason other than the
@@ -134,7 +138,8 @@ func copyTree(dst storer.EncodedObjectStorer, src *overlay, tree plumbing.Hash) 
 // branch if it still is (a concurrent push in between is refused by the
 // remote too): either way the error is a *MovedError and nothing changed on
 // the remote. Other refusals are *RejectedError. On success the clone is
-// fetched, so its head is the revert commit.
+// fetched, so its head is the revert commit. PushRetrying retries once on
+// the new head when the branch moved.
 func (v *Reverter) Push(ctx context.Context, res *Result) error {
 	if v.opts.ReadOnly {
 		return ErrReadOnly
@@ -203,14 +208,18 @@ func (v *Reverter) push(ctx context.Context, res *Result, dst plumbing.Reference
 		opts.RequireRemoteRefs = []gitconfig.RefSpec{gitconfig.RefSpec(want.String() + ":" + dst.String())}
 	}
 	err = g.PushContext(ctx, opts)
-	switch {
-	case err == nil:
+	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return nil
-	case errors.Is(err, git.NoErrAlreadyUpToDate):
-		return nil
-	case strings.Contains(err.Error(), "required to be") || strings.Contains(err.Error(), "non-fast-forward"):
-		moved, _ := remoteHead(ctx, rem, auth, dst)
-		return &MovedError{Branch: dst.Short(), Planned: want, Now: moved, Where: "remote"}
+	}
+	if !want.IsZero() {
+		// A race lost after the check above: the client's required-ref or
+		// fast-forward check, or the remote failing to lock a ref another
+		// push moved ("failed to update ref"). Whatever the wording, the
+		// branch is no longer where the revert goes.
+		moved, lerr := remoteHead(ctx, rem, auth, dst)
+		if (lerr == nil && moved != want) || strings.Contains(err.Error(), "required to be") || strings.Contains(err.Error(), "non-fast-forward") {
+			return &MovedError{Branch: dst.Short(), Planned: want, Now: moved, Where: "remote"}
+		}
 	}
 	return &RejectedError{Branch: dst.Short(), Err: scrub(err)}
 }
