@@ -56,11 +56,15 @@ When the reverted commit also changed other applications' paths, revert asks
 whether to revert only this application's part (--app-only) or the whole
 commit (--whole-commit).
 
---push pushes the commit to the tracked branch as a fast-forward after checking
-that the remote branch is still where the revert was planned. When it moved,
-nothing is pushed: fleetdeck fetches, plans again and asks again (with --yes it
-stops). When the remote refuses the branch (protection, hooks), the commit is
-pushed to a fleetdeck/revert-APP-SHA branch for a pull request instead.
+--push pushes the commit to the tracked branch as a fast-forward only, never
+forced. When someone else pushed first, fleetdeck fetches, plans the same
+revert on the new head and, when it still applies cleanly with the diff shown,
+commits it there and pushes once more; if the branch moves again, the revert
+conflicts or is already there, it stops and says so, nothing pushed. When the
+new commits changed the files the revert changes, the new diff is shown and
+confirmed again (with --yes it stops). When the remote refuses the branch
+(protection, hooks), the commit is pushed to a fleetdeck/revert-APP-SHA branch
+for a pull request instead.
 
 Read-only mode (--readonly, readOnly in the config) refuses every revert.
 
@@ -102,13 +106,15 @@ var stdinIsTerminal = func(s *IOStreams) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// testHookBeforePush lets tests move the remote between commit and push.
-var testHookBeforePush func()
+// testHookBeforePush lets tests move the remote between commit and push,
+// testHookBeforeCommit between the confirmation and the commit.
+var testHookBeforePush, testHookBeforeCommit func()
 
 // errCancelled is the user answering no.
 var errCancelled = errors.New("cancelled: nothing was written")
 
-// maxReplans bounds how often a moving branch is planned against again.
+// maxReplans bounds how often a revert whose diff a moving branch changed is
+// shown and confirmed again.
 const maxReplans = 3
 
 func runRevert(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts *revertOptions, app string, src appSource) error {
@@ -178,6 +184,10 @@ func (rv *reverting) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Both retries go only as far as the diff the user saw: a revert whose
+	// diff changed on the new head is shown and confirmed again (a terminal)
+	// or refused (--yes confirmed the diff shown, not a new one).
+	sameDiff := revert.RetryOptions{SameDiff: true}
 	for attempt := 0; ; attempt++ {
 		plan, err := rv.plan(ctx, &q)
 		if err != nil {
@@ -191,10 +201,30 @@ func (rv *reverting) run(ctx context.Context) error {
 		if err := rv.confirm(plan); err != nil {
 			return err
 		}
-		// The clone may have been fetched since the plan (by the engine):
-		// fetch now, so a commit never lands behind the remote.
+		if testHookBeforeCommit != nil {
+			testHookBeforeCommit()
+		}
+		// The clone may have been fetched since the plan (by the engine), and
+		// the remote may have moved while the user read the diff: fetch now,
+		// so a commit never lands behind the remote.
 		if _, err := rv.repo.Fetch(ctx); err != nil {
 			return withExitCode(ExitProblems, fmt.Errorf("fetch before committing: %w", err))
+		}
+		if head := rv.repo.Head(); head != plan.Parent {
+			np, err := rv.v.Replan(ctx, plan, sameDiff)
+			var changed *revert.DiffChangedError
+			switch {
+			case errors.As(err, &changed):
+				if err := rv.replan(err, attempt); err != nil {
+					return err
+				}
+				continue
+			case err != nil:
+				return withExitCode(ExitProblems, err)
+			}
+			fmt.Fprintf(rv.streams.ErrOut, "the branch moved (someone pushed %s); the revert still applies on the new head, with the same diff\n",
+				fleet.ShortSHA(head.String()))
+			plan = np
 		}
 		res, err := rv.v.Commit(ctx, plan)
 		var moved *revert.MovedError
@@ -216,36 +246,40 @@ func (rv *reverting) run(ctx context.Context) error {
 		if testHookBeforePush != nil {
 			testHookBeforePush()
 		}
-		err = rv.v.Push(ctx, res)
+		// Another push winning the race is retried once on the new head.
+		out, err := rv.v.PushRetrying(ctx, res, sameDiff)
 		var rejected *revert.RejectedError
+		var changed *revert.DiffChangedError
 		switch {
-		case errors.As(err, &moved):
-			if _, ferr := rv.repo.Fetch(ctx); ferr != nil {
-				return withExitCode(ExitProblems, fmt.Errorf("%v; fetching again failed: %w", err, ferr))
-			}
-			if err := rv.replan(moved, attempt); err != nil {
+		case errors.As(err, &changed):
+			if err := rv.replan(err, attempt); err != nil {
 				return err
 			}
 			continue
 		case errors.As(err, &rejected):
-			return rv.pushBranch(ctx, res, rejected)
+			return rv.pushBranch(ctx, out, rejected)
 		case err != nil:
 			return withExitCode(ExitProblems, err)
 		}
+		if out.Superseded != nil {
+			fmt.Fprintf(rv.streams.ErrOut, "the branch moved (someone pushed %s); the revert still applies on the new head: pushed %s\n",
+				fleet.ShortSHA(out.Plan.Parent.String()), fleet.ShortSHA(out.Commit.String()))
+		}
 		fmt.Fprintf(rv.streams.ErrOut, "pushed %s to %s: the operator rolls %s back on %s at its next sync\n",
-			fleet.ShortSHA(res.Commit.String()), res.Pushed, rv.app, strings.Join(plan.Clusters, ", "))
-		fmt.Fprintln(rv.streams.Out, res.Commit.String())
+			fleet.ShortSHA(out.Commit.String()), out.Pushed, rv.app, strings.Join(out.Plan.Clusters, ", "))
+		fmt.Fprintln(rv.streams.Out, out.Commit.String())
 		return nil
 	}
 }
 
-// replan decides what happens when the branch moved: ask again on a
-// terminal, stop otherwise (--yes confirmed the diff shown, not a new one).
-func (rv *reverting) replan(moved *revert.MovedError, attempt int) error {
+// replan decides what happens when the branch moved and the revert is not
+// the one shown any more: show the new one and ask again on a terminal, stop
+// otherwise (--yes confirmed the diff shown, not a new one).
+func (rv *reverting) replan(why error, attempt int) error {
 	if !rv.interactive || attempt+1 >= maxReplans {
-		return withExitCode(ExitProblems, moved)
+		return withExitCode(ExitProblems, why)
 	}
-	fmt.Fprintf(rv.streams.ErrOut, "%s\nplanning again on %s…\n\n", rv.pal.yellow(moved.Error()), fleet.ShortSHA(moved.Now.String()))
+	fmt.Fprintf(rv.streams.ErrOut, "%s\nplanning again on %s…\n\n", rv.pal.yellow(why.Error()), fleet.ShortSHA(rv.repo.Head().String()))
 	return nil
 }
 

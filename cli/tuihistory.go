@@ -24,9 +24,14 @@ type tuiHistory struct {
 	getenv   func(string) string
 
 	mu sync.Mutex
-	// previewed remembers the branch head each preview was planned on, so Apply refuses to
-	// write something other than what the user saw.
-	previewed map[previewKey]plumbing.Hash
+	// previewed remembers the branch head each preview was planned on and its diff, so Apply
+	// refuses to write something other than what the user saw.
+	previewed map[previewKey]previewed
+}
+
+type previewed struct {
+	parent plumbing.Hash
+	diff   string
 }
 
 type previewKey struct {
@@ -36,7 +41,7 @@ type previewKey struct {
 
 func newTUIHistory(src appSource, readOnly bool, getenv func(string) string) *tuiHistory {
 	return &tuiHistory{src: src, readOnly: readOnly, version: currentVersion().Version, getenv: getenv,
-		previewed: map[previewKey]plumbing.Hash{}}
+		previewed: map[previewKey]previewed{}}
 }
 
 // app resolves an application to its instances and the clone they come from.
@@ -167,7 +172,7 @@ func (h *tuiHistory) Preview(ctx context.Context, app, sha string, mode historyp
 	}
 	pv.Title = previewTitle(p)
 	h.mu.Lock()
-	h.previewed[previewKey{app, sha, mode}] = p.Parent
+	h.previewed[previewKey{app, sha, mode}] = previewed{p.Parent, p.Diff}
 	h.mu.Unlock()
 	return pv, nil
 }
@@ -185,7 +190,9 @@ func previewTitle(p *revert.Plan) string {
 
 // Apply implements historypane.Backend: it writes the previewed revert in fleetdeck's clone
 // and pushes it when asked, never forcing; a push the remote refuses goes to a branch of its
-// own for a pull request.
+// own for a pull request. When the branch moved since the preview, or another push wins the
+// race, the revert goes on the new head if its diff is still the one previewed (the push is
+// retried once); otherwise Apply refuses and the user reviews it again.
 func (h *tuiHistory) Apply(ctx context.Context, app, sha string, mode historypane.Mode, reason string, push bool) (historypane.Result, error) {
 	var res historypane.Result
 	if h.readOnly {
@@ -206,7 +213,7 @@ func (h *tuiHistory) Apply(ctx context.Context, app, sha string, mode historypan
 		return res, errors.New("no preview of this revert: review it first")
 	}
 	// The engine may have fetched since the preview; fetch now so the commit never lands
-	// behind the remote, then insist on the head the preview showed.
+	// behind the remote, then insist on the diff the preview showed.
 	if _, err := r.Fetch(ctx); err != nil {
 		return res, fmt.Errorf("fetch before committing: %w", err)
 	}
@@ -214,9 +221,13 @@ func (h *tuiHistory) Apply(ctx context.Context, app, sha string, mode historypan
 	if err != nil {
 		return res, err
 	}
-	if p.Parent != seen {
-		return res, fmt.Errorf("branch %s moved from %s to %s since the preview: review the revert again",
-			p.Branch, fleet.ShortSHA(seen.String()), fleet.ShortSHA(p.Parent.String()))
+	var note string
+	if p.Parent != seen.parent {
+		if p.Diff != seen.diff {
+			return res, fmt.Errorf("branch %s moved from %s to %s since the preview, and the new commits changed what the revert does: review the revert again",
+				p.Branch, fleet.ShortSHA(seen.parent.String()), fleet.ShortSHA(p.Parent.String()))
+		}
+		note = fmt.Sprintf("the branch moved (someone pushed %s); the revert still applies on the new head; ", fleet.ShortSHA(p.Parent.String()))
 	}
 	out, err := v.Commit(ctx, p)
 	if err != nil {
@@ -224,10 +235,15 @@ func (h *tuiHistory) Apply(ctx context.Context, app, sha string, mode historypan
 	}
 	res.Commit, res.Branch = out.Commit.String(), out.LocalBranch
 	if !push {
-		res.Message = fmt.Sprintf("committed %s on local branch %s in fleetdeck's clone; not pushed, so the operator will not see it", fleet.ShortSHA(res.Commit), out.LocalBranch)
+		res.Message = note + fmt.Sprintf("committed %s on local branch %s in fleetdeck's clone; not pushed, so the operator will not see it", fleet.ShortSHA(res.Commit), out.LocalBranch)
 		return res, nil
 	}
-	err = v.Push(ctx, out)
+	// Another push winning the race is retried once on the new head, with the previewed diff.
+	out, err = v.PushRetrying(ctx, out, revert.RetryOptions{SameDiff: true})
+	res.Commit, res.Branch = out.Commit.String(), out.LocalBranch
+	if out.Superseded != nil {
+		note = fmt.Sprintf("the branch moved (someone pushed %s); the revert still applies on the new head: ", fleet.ShortSHA(out.Plan.Parent.String()))
+	}
 	var rejected *revert.RejectedError
 	switch {
 	case errors.As(err, &rejected):
@@ -235,15 +251,14 @@ func (h *tuiHistory) Apply(ctx context.Context, app, sha string, mode historypan
 			return res, fmt.Errorf("%v; pushing branch %s failed too: %w (the commit is kept on local branch %s in %s)",
 				rejected, out.LocalBranch, berr, out.LocalBranch, r.Dir())
 		}
-		res.Message = fmt.Sprintf("%s; pushed the revert to branch %s instead: open a pull (merge) request from %s into %s",
+		res.Message = note + fmt.Sprintf("%s; pushed the revert to branch %s instead: open a pull (merge) request from %s into %s",
 			rejected.Error(), out.Pushed, out.Pushed, p.Branch)
 		return res, nil
 	case err != nil:
 		return res, err
 	}
-	res.Commit = out.Commit.String()
 	res.Pushed = out.Pushed
-	res.Message = fmt.Sprintf("pushed %s to %s: the operator rolls %s back on %s at its next sync",
+	res.Message = note + fmt.Sprintf("pushed %s to %s: the operator rolls %s back on %s at its next sync",
 		fleet.ShortSHA(res.Commit), out.Pushed, app, strings.Join(p.Clusters, ", "))
 	return res, nil
 }
