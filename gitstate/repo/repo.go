@@ -193,6 +193,14 @@ func Open(ctx context.Context, cfg config.Repository, dir string, getenv func(st
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("repository %s: %w", r.name, err)
 	}
+	// What Open itself fetched is no change for those who wait on Changed: they read the
+	// head it returns with.
+	defer func() {
+		select {
+		case <-r.changed:
+		default:
+		}
+	}()
 	if !existing {
 		if err := r.reclone(ctx); err != nil {
 			return nil, err
@@ -410,6 +418,9 @@ func (r *Repo) Fetch(ctx context.Context) (changed bool, err error) {
 		if err := r.reclone(ctx); err != nil {
 			return false, err
 		}
+		if r.Head() != before {
+			r.notify()
+		}
 		return r.Head() != before, nil
 	}
 
@@ -439,6 +450,11 @@ func (r *Repo) Fetch(ctx context.Context) (changed bool, err error) {
 	r.fetchSucceeded(start)
 	// New commits only; also where an index left unreadable is rebuilt.
 	r.updateIndex(ctx, head)
+	if head != before {
+		// Whoever fetched (Run, or a revert fetching back what it pushed), those waiting on
+		// Changed learn of the new head.
+		r.notify()
+	}
 	return head != before, nil
 }
 
@@ -560,8 +576,8 @@ func (r *Repo) ResolveRevision(rev string) (plumbing.Hash, error) {
 	return h, nil
 }
 
-// Changed delivers a value after a fetch in Run moved the head or changed the
-// fetch error; notifications coalesce while nobody reads.
+// Changed delivers a value after any fetch moved the head, or one in Run
+// changed the fetch error; notifications coalesce while nobody reads.
 func (r *Repo) Changed() <-chan struct{} { return r.changed }
 
 func (r *Repo) notify() {
@@ -590,7 +606,8 @@ func (r *Repo) Run(ctx context.Context, interval time.Duration) {
 		if ctx.Err() != nil {
 			return
 		}
-		if changed || errText(err) != errText(before.Err) {
+		// Fetch itself notifies a moved head.
+		if !changed && errText(err) != errText(before.Err) {
 			r.notify()
 		}
 	}

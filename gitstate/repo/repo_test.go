@@ -330,3 +330,34 @@ func TestCorruptionFoundByAWalkReclonesOnNextFetch(t *testing.T) {
 		t.Errorf("history after re-clone = %d, %v", len(got), err)
 	}
 }
+
+// TestAnyFetchNotifies: a fetch outside Run (a revert fetching back what it pushed) that moves
+// the head notifies Changed, so the engine renders the new head; Run's next fetch, which finds
+// nothing new, must not be the only chance.
+func TestAnyFetchNotifies(t *testing.T) {
+	remote := remoteWithCommits(t, 1)
+	r := openRemote(t, remote.dir)
+	select {
+	case <-r.Changed():
+		t.Fatal("Open left a change notification: the head it returned with is no change")
+	default:
+	}
+	remote.write("app/values.yaml", "pushed by a revert")
+	c2 := remote.commit("revert")
+	if changed, err := r.Fetch(context.Background()); err != nil || !changed {
+		t.Fatalf("Fetch = %v, %v; want a moved head", changed, err)
+	}
+	select {
+	case <-r.Changed():
+	default:
+		t.Fatal("a fetch that moved the head to " + c2 + " did not notify Changed")
+	}
+	if changed, err := r.Fetch(context.Background()); err != nil || changed {
+		t.Fatalf("second Fetch = %v, %v; want nothing new", changed, err)
+	}
+	select {
+	case <-r.Changed():
+		t.Fatal("a fetch that found nothing new notified Changed")
+	default:
+	}
+}
