@@ -195,8 +195,11 @@ func runSync(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts
 	return s.run(ctx, targets)
 }
 
-// syncTargets picks the instances of app to sync and refuses those no operator applies.
-func syncTargets(m fleet.Model, app string, clusters []string) ([]kubesync.Target, error) {
+// planSync is every instance of app (on clusters, when not empty) a sync concerns, by cluster,
+// declared ones included (they have no operator object). The verb and the terminal UI's sync
+// dialog both start from it. The error names an unknown application, or a cluster it does not
+// run on.
+func planSync(m fleet.Model, app string, clusters []string) ([]kubesync.Target, error) {
 	a, ok := m.App(app)
 	if !ok {
 		var names []string
@@ -207,39 +210,53 @@ func syncTargets(m fleet.Model, app string, clusters []string) ([]kubesync.Targe
 		return nil, fmt.Errorf("no application %q (applications: %s)", app, strings.Join(names, ", "))
 	}
 	var out []kubesync.Target
-	var declared, others []string
-	for _, in := range a.Instances {
-		if len(clusters) > 0 && !slices.Contains(clusters, in.Cluster) {
-			continue
-		}
-		if in.Source.Operator == fleet.OperatorDeclared || in.Source.Kind == "" {
-			declared = append(declared, in.Cluster)
-			continue
-		}
-		others = append(others, in.Cluster)
-		out = append(out, kubesync.TargetOf(in))
-	}
 	var running []string
 	for _, in := range a.Instances {
 		running = append(running, in.Cluster)
+		if len(clusters) > 0 && !slices.Contains(clusters, in.Cluster) {
+			continue
+		}
+		out = append(out, kubesync.TargetOf(in))
 	}
 	for _, c := range clusters {
 		if !slices.Contains(running, c) {
 			return nil, fmt.Errorf("application %s does not run on cluster %q (clusters: %s)", app, c, strings.Join(running, ", "))
 		}
 	}
+	slices.SortStableFunc(out, func(x, y kubesync.Target) int { return strings.Compare(x.Cluster, y.Cluster) })
+	return out, nil
+}
+
+// declaredTarget is an instance no operator applies: there is nobody to ask.
+func declaredTarget(t kubesync.Target) bool {
+	return t.Operator == fleet.OperatorDeclared || t.Kind == ""
+}
+
+// syncTargets picks the instances of app to sync and refuses those no operator applies.
+func syncTargets(m fleet.Model, app string, clusters []string) ([]kubesync.Target, error) {
+	all, err := planSync(m, app, clusters)
+	if err != nil {
+		return nil, err
+	}
+	var out []kubesync.Target
+	var declared, others []string
+	for _, t := range all {
+		if declaredTarget(t) {
+			declared = append(declared, t.Cluster)
+			continue
+		}
+		others = append(others, t.Cluster)
+		out = append(out, t)
+	}
 	if len(declared) > 0 {
-		slices.Sort(declared)
 		msg := fmt.Sprintf("%s on %s is declared in fleetdeck's config and applied by no GitOps operator fleetdeck knows of: "+
 			"fleetdeck never applies manifests itself; apply it the way your team does, or let Argo CD or Flux manage it",
 			app, strings.Join(declared, ", "))
 		if len(others) > 0 {
-			slices.Sort(others)
 			msg += fmt.Sprintf(" (sync the other instances with --cluster %s)", strings.Join(others, " --cluster "))
 		}
 		return nil, errors.New(msg)
 	}
-	slices.SortFunc(out, func(x, y kubesync.Target) int { return strings.Compare(x.Cluster, y.Cluster) })
 	return out, nil
 }
 

@@ -33,7 +33,7 @@ verb does the same.
 
 Clusters appear as connecting until their first listing arrives; a slow or
 unreachable cluster delays nothing else. Press ? for every key, / to filter,
-p for problems only, q or Ctrl-C to quit.
+p for problems only, d for git against live, S to sync, q or Ctrl-C to quit.
 
 The UI needs a terminal. For a report that can be piped or scripted, use
 "fleetdeck status" (or "fleetdeck status --watch").`
@@ -109,6 +109,8 @@ func runTUI(ctx context.Context, streams *IOStreams, gopts *GlobalOptions, opts 
 		return err
 	}
 	uopts.History = newTUIHistory(src, uopts.ReadOnly, streams.Getenv)
+	uopts.Diffs = newTUIDiffs(src.eng)
+	uopts.Sync = newTUISync(src.eng, cfg, uopts.ReadOnly, streams.Getenv)
 	uopts.Logs = &tuiLogs{eng: src.eng, clients: logClients(cfg, nil),
 		opts: logs.Options{Follow: true, Tail: tuiLogTail, TailSet: true}}
 	uopts.LogRing = cfg.Logs.BufferLines // logs.bufferLines bounds the log pane's buffer

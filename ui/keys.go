@@ -6,7 +6,7 @@ import "charm.land/bubbles/v2/key"
 // binding is written once. A new pane (logs, history) adds its map here and to helpGroups.
 
 type globalKeys struct {
-	Quit, Help, Palette, Filter, Problems, Focus, Clear, Logs, History key.Binding
+	Quit, Help, Palette, Filter, Problems, Focus, Clear, Logs, History, Diff, Sync key.Binding
 }
 
 type treeKeys struct {
@@ -48,6 +48,8 @@ func defaultKeys() keyMap {
 			Clear:    b([]string{"esc"}, "esc", "clear filters"),
 			Logs:     b([]string{"l"}, "l", "logs"),
 			History:  b([]string{"H"}, "H", "history/revert"),
+			Diff:     b([]string{"d"}, "d", "diff git/live"),
+			Sync:     b([]string{"S"}, "S", "sync now"),
 		},
 		Tree: treeKeys{
 			Up:       b([]string{"up", "k"}, "↑/k", "up"),
@@ -91,7 +93,7 @@ type helpGroup struct {
 func (k keyMap) helpGroups() []helpGroup {
 	g, t, d, in := k.Global, k.Tree, k.Details, k.Input
 	return []helpGroup{
-		{"Everywhere", []key.Binding{g.Help, g.Filter, g.Palette, g.Problems, g.Logs, g.History, g.Focus, g.Clear, g.Quit}},
+		{"Everywhere", []key.Binding{g.Help, g.Filter, g.Palette, g.Problems, g.Logs, g.History, g.Diff, g.Sync, g.Focus, g.Clear, g.Quit}},
 		{"Tree", []key.Binding{t.Up, t.Down, t.Expand, t.Collapse, t.Toggle, t.Top, t.Bottom, t.PageUp, t.PageDown}},
 		{"Details", []key.Binding{d.Up, d.Down, d.Top, d.Bottom, d.PageUp, d.PageDown, d.Back}},
 		{"Filter and command line", []key.Binding{in.Submit, in.Complete, in.Cancel}},
@@ -107,5 +109,5 @@ func (k keyMap) shortHelp(f focus) []key.Binding {
 		return []key.Binding{d.Back, d.Down, d.Up, d.PageDown, g.Filter, g.Palette, g.Help, g.Quit}
 	}
 	t := k.Tree
-	return []key.Binding{t.Toggle, g.Logs, g.History, g.Focus, g.Filter, g.Problems, g.Palette, g.Help, g.Quit, t.Down, t.Up}
+	return []key.Binding{t.Toggle, g.Logs, g.History, g.Diff, g.Sync, g.Focus, g.Filter, g.Problems, g.Palette, g.Help, g.Quit, t.Down, t.Up}
 }

@@ -81,7 +81,8 @@ type model struct {
 
 	// baseCtx is Run's context: panes' background work (log streams, git calls) ends with it.
 	baseCtx context.Context
-	// pane is the log or history pane when one is open; it takes the keys and the body.
+	// pane is the log, history or diff pane or the sync dialog when one is open; it takes the
+	// keys and the body.
 	pane    *openPane
 	paneSeq int
 	// pendingReverts are the applications whose revert the user pushed, until their instances
@@ -277,15 +278,20 @@ func (m *model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.filter.ProblemsOnly = !m.filter.ProblemsOnly
 		m.rebuild()
 		return nil
-	case key.Matches(msg, g.Logs), key.Matches(msg, g.History):
+	case key.Matches(msg, g.Logs, g.History, g.Diff, g.Sync):
 		row, ok := m.selected()
 		if !ok || !m.loaded {
 			return nil
 		}
-		if key.Matches(msg, g.Logs) {
+		switch {
+		case key.Matches(msg, g.Logs):
 			return m.openLogs(row)
+		case key.Matches(msg, g.History):
+			return m.openHistory(row)
+		case key.Matches(msg, g.Diff):
+			return m.openDiff(row)
 		}
-		return m.openHistory(row)
+		return m.openSync(row)
 	case key.Matches(msg, g.Focus):
 		if m.focus == focusTree {
 			m.focus = focusDetails

@@ -7,8 +7,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/fleetdeck/fleetdeck/fleet"
+	"github.com/fleetdeck/fleetdeck/ui/diffpane"
 	"github.com/fleetdeck/fleetdeck/ui/historypane"
 	"github.com/fleetdeck/fleetdeck/ui/logpane"
+	"github.com/fleetdeck/fleetdeck/ui/syncpane"
 	"github.com/fleetdeck/fleetdeck/ui/tree"
 )
 
@@ -39,7 +41,8 @@ type Logs interface {
 	Follow(ctx context.Context, t LogTarget) <-chan []logpane.Line
 }
 
-// pane is a full-screen view the tree hands the keys to: the log pane or the history pane.
+// pane is a full-screen view the tree hands the keys to: the log, history or diff pane, or the
+// sync dialog.
 type pane interface {
 	Update(tea.Msg) tea.Cmd
 	View() string
@@ -119,6 +122,43 @@ func (m *model) openHistory(r tree.Row) tea.Cmd {
 	return hp.Init()
 }
 
+// diffTargetOf is what `d` compares for a row: every instance of an application, or one
+// instance; a workload's (or a pod's) diff is its instance's, opened on the workload's object.
+func diffTargetOf(r tree.Row) diffpane.Target {
+	return diffpane.Target{App: r.Key.App, Cluster: r.Key.Cluster, Object: r.Key.Workload}
+}
+
+// openDiff opens the diff pane on the selected row.
+func (m *model) openDiff(r tree.Row) tea.Cmd {
+	if m.opts.Diffs == nil {
+		m.status, m.statusErr = "diffs are not available here", true
+		return nil
+	}
+	ctx, cancel := context.WithCancel(m.ctx())
+	dp := diffpane.New(diffpane.Options{Target: diffTargetOf(r), Backend: m.opts.Diffs, Theme: m.th, Context: ctx})
+	m.paneSeq++
+	m.pane = &openPane{pane: dp, id: m.paneSeq, cancel: cancel}
+	m.sizePane()
+	return dp.Init()
+}
+
+// openSync opens the sync dialog on the selected row: the application on every cluster, or
+// one instance (a workload's or a pod's sync is its instance's: operators sync instances).
+func (m *model) openSync(r tree.Row) tea.Cmd {
+	if m.opts.Sync == nil {
+		m.status, m.statusErr = "sync is not available here", true
+		return nil
+	}
+	ctx, cancel := context.WithCancel(m.ctx())
+	sp := syncpane.New(syncpane.Options{
+		App: r.Key.App, Cluster: r.Key.Cluster, Backend: m.opts.Sync, ReadOnly: m.opts.ReadOnly, Theme: m.th, Now: m.clock, Context: ctx,
+	})
+	m.paneSeq++
+	m.pane = &openPane{pane: sp, id: m.paneSeq, cancel: cancel}
+	m.sizePane()
+	return sp.Init()
+}
+
 // closePane ends the pane's background work and returns to the tree.
 func (m *model) closePane() {
 	if m.pane == nil {
@@ -146,7 +186,7 @@ func (m *model) paneMsg(msg tea.Msg) (cmd tea.Cmd, handled bool) {
 			return nil, true
 		}
 		return tea.Batch(m.pane.pane.Update(logpane.LinesMsg(msg.lines)), waitLogs(m.pane.id, m.pane.logs)), true
-	case logpane.ClosedMsg, historypane.ClosedMsg:
+	case logpane.ClosedMsg, historypane.ClosedMsg, diffpane.ClosedMsg, syncpane.ClosedMsg:
 		m.closePane()
 		return nil, true
 	case historypane.RevertDoneMsg:

@@ -6,8 +6,8 @@
 // no spinner, no blinking cursor, no clock, so an idle fleet costs no bytes on a slow SSH link.
 //
 // Subpackages, one job each: tree (rows and their rendering), details (the details pane),
-// logpane (the log pane), historypane (history and reverts), theme (styles, symbols and
-// words), fuzzy (the filter's matcher).
+// logpane (the log pane), historypane (history and reverts), diffpane (git against live),
+// syncpane (the sync dialog), theme (styles, symbols and words), fuzzy (the filter's matcher).
 package ui
 
 import (
@@ -22,7 +22,9 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/fleetdeck/fleetdeck/fleet"
+	"github.com/fleetdeck/fleetdeck/ui/diffpane"
 	"github.com/fleetdeck/fleetdeck/ui/historypane"
+	"github.com/fleetdeck/fleetdeck/ui/syncpane"
 	"github.com/fleetdeck/fleetdeck/ui/theme"
 )
 
@@ -74,6 +76,12 @@ type Options struct {
 	// History reads an application's git history and writes reverts for the history pane
 	// (H); nil says history is not available. With ReadOnly the pane refuses every write.
 	History historypane.Backend
+	// Diffs compares instances with git for the diff pane (d); nil says diffs are not
+	// available.
+	Diffs diffpane.Backend
+	// Sync asks operators to sync for the sync dialog (S); nil says sync is not available.
+	// With ReadOnly the dialog refuses before anything is asked.
+	Sync syncpane.Backend
 }
 
 // Themes lists the values Options.Theme accepts.
