@@ -13,7 +13,7 @@ DEMO_ARGS := $(if $(DEMO_DIR),--dir $(DEMO_DIR))
 TEST_P    ?= 2
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build demo demo-down demo-fg prepare test test-deps test-unit vet fmt-check bench clean
+.PHONY: all build demo demo-down demo-fg prepare test test-deps test-unit fuzz vet fmt-check bench clean
 
 all: build
 
@@ -62,6 +62,13 @@ test-deps:
 # control planes; binaries are built first, with progress).
 test: fmt-check vet test-deps prepare
 	$(GO) test -p $(TEST_P) -timeout $(TEST_TIMEOUT) ./...
+	FUZZTIME=$(FUZZTIME_CI) .ci/fuzz
+
+# Every fuzz target for FUZZTIME each (make test runs them for FUZZTIME_CI).
+FUZZTIME    ?= 60s
+FUZZTIME_CI ?= 3s
+fuzz:
+	FUZZTIME=$(FUZZTIME) .ci/fuzz
 
 # Only the fast tests (no sandbox fleet).
 test-unit:

@@ -508,8 +508,11 @@ func evalInstance(s *Snapshot, ix *index, sp spec) Instance {
 		} else {
 			in.Health = Health{Unknown, "Argo CD reports no health yet"}
 		}
+		// Synced means live matches git at the revision compared, which is then what runs,
+		// even when no sync applied it (a commit that changed nothing the app renders, or an
+		// app whose last sync is older); otherwise what runs is the revision last applied.
 		live := a.SyncedRevision
-		if live == "" && ParseSync(a.SyncStatus) == Synced {
+		if ParseSync(a.SyncStatus) == Synced && a.SyncRevision != "" {
 			live = a.SyncRevision
 		}
 		in.Revision = NewRevision(live, git)

@@ -515,3 +515,30 @@ func TestInstanceSourcesNamespaceAndRelease(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildArgoSyncedRevisionIsLive: Argo CD reports Synced at the revision it compared even
+// when no sync applied it (a commit that changes nothing the app renders, such as another
+// environment's values file); that revision is what runs. OutOfSync keeps the last applied.
+func TestBuildArgoSyncedRevisionIsLive(t *testing.T) {
+	head, old := sha("revert"), sha("bump")
+	for _, tc := range []struct {
+		sync       string
+		wantLive   string
+		wantBehind int
+	}{
+		{"Synced", head, 0},
+		{"OutOfSync", old, 1},
+	} {
+		s := Snapshot{
+			Clusters: live3("prod-eu", "prod-us"),
+			ArgoApps: []ArgoApp{{Cluster: "prod-eu", Namespace: "argocd", Name: "pay-prod-us", DestName: "prod-us",
+				SyncStatus: tc.sync, HealthStatus: "Healthy", SyncRevision: head, SyncedRevision: old}},
+			Git: map[GitKey]GitFacts{{"pay", "prod-us"}: {Head: head, PathCommits: []string{head, old}, History: []string{head, old}}},
+		}
+		in := mustInstance(t, mustApp(t, Build(s), "pay"), "prod-us")
+		if in.Revision.Live != tc.wantLive || in.Revision.Behind != tc.wantBehind {
+			t.Errorf("%s: live %s behind %d, want %s behind %d", tc.sync, ShortSHA(in.Revision.Live), in.Revision.Behind,
+				ShortSHA(tc.wantLive), tc.wantBehind)
+		}
+	}
+}
