@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -288,7 +289,7 @@ func (c *Cluster) probe(ctx context.Context) {
 	if c.opts.SlowResponse < c.opts.ProbeTimeout {
 		late = time.AfterFunc(c.opts.SlowResponse, func() {
 			defer close(fired)
-			c.setLagging(true, fmt.Sprintf("the API server has not answered /readyz after %s", c.opts.SlowResponse))
+			c.setLagging(true, slowText(c.opts.SlowResponse))
 		})
 	}
 	err := c.clients.Probe(pctx)
@@ -301,16 +302,30 @@ func (c *Cluster) probe(ctx context.Context) {
 		return
 	}
 	if probeFailed(ctx, err) {
-		c.setLagging(false, "")
+		// A probe that ran out of time means a server that answers late, if at all: the mark
+		// stays, so lists that complete later leave the cluster slow, not synced, until a
+		// probe is answered in time. A refused or cut connection is a server that is down.
+		if late != nil && errors.Is(err, context.DeadlineExceeded) {
+			c.setLagging(true, slowText(c.opts.SlowResponse))
+		} else {
+			c.setLagging(false, "")
+		}
 		c.setUnreachable(fmt.Errorf("probe /readyz: %w", err))
 		return
 	}
 	if late != nil && took > c.opts.SlowResponse {
-		c.setLagging(true, fmt.Sprintf("the API server answers slowly (/readyz took over %s)", c.opts.SlowResponse))
+		c.setLagging(true, slowText(c.opts.SlowResponse))
 	} else {
 		c.setLagging(false, "")
 	}
 	c.contact()
+}
+
+// slowText says why a cluster is slow. It is the same while a probe waits and after a late
+// answer, so a slow cluster's state does not change (and a report is not reprinted) with
+// every probe.
+func slowText(after time.Duration) string {
+	return fmt.Sprintf("the API server answers slowly (/readyz takes over %s)", after)
 }
 
 // setLagging records whether the API server answers late, and why.

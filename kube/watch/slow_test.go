@@ -77,7 +77,7 @@ func TestClusterSlowServerIsSlowNotUnreachable(t *testing.T) {
 	setDelay(time.Hour)
 	sawSlow := false
 	waitFor(t, c, "unreachable after hanging", 3*time.Second, func(s State) bool {
-		if s.Phase == Slow && strings.Contains(s.Err, "has not answered /readyz") {
+		if s.Phase == Slow && strings.Contains(s.Err, "answers slowly") {
 			sawSlow = true
 		}
 		return s.Phase == Unreachable
