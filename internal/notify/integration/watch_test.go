@@ -356,13 +356,13 @@ func TestWatchNotifiesOnTheSandbox(t *testing.T) {
 	restarted := false
 	defer func() {
 		if !restarted {
-			restartAPIServer(t, f, victim)
+			sandboxtest.RestartAPIServer(t, f, victim)
 		}
 	}()
 	un := rc.waitOne(t, victim+" unreachable", killed, 30*time.Second, debounce+2*time.Second, about("", victim, fleet.TransitionUnreachable))
 	t.Logf("unreachable message %.1fs after the kill: %s", un.at.Sub(killed).Seconds(), un.msg.Summary)
 	back := time.Now()
-	restartAPIServer(t, f, victim)
+	sandboxtest.RestartAPIServer(t, f, victim)
 	restarted = true
 	rc.waitOne(t, victim+" reachable again", back, 60*time.Second, time.Second, about("", victim, fleet.TransitionReachable))
 
@@ -397,33 +397,5 @@ func TestWatchNotifiesOnTheSandbox(t *testing.T) {
 		if line := sc.Text(); line != "" && !json.Valid([]byte(line)) {
 			t.Errorf("--log-json wrote a line that is not JSON: %q", line)
 		}
-	}
-}
-
-// restartAPIServer starts a killed apiserver again and waits until it answers.
-func restartAPIServer(t *testing.T, f *sandbox.Fleet, cluster string) {
-	t.Helper()
-	if _, err := f.CP.Restart(controlplane.APIServerProcess(cluster)); err != nil {
-		t.Errorf("restart the apiserver of %s: %v", cluster, err)
-		return
-	}
-	cs, err := f.Clientset(cluster)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{Limit: 1})
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("the restarted apiserver of %s does not answer: %v", cluster, err)
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
