@@ -3,6 +3,10 @@
 # into $XDG_CACHE_HOME/fleetdeck (default ~/.cache/fleetdeck), once.
 
 GO        ?= go
+# go.mod's toolchain line (a Go release without the standard library's known
+# vulnerabilities) is honoured even where the installed Go defaults to
+# GOTOOLCHAIN=local; the toolchain comes from the Go module proxy, once.
+export GOTOOLCHAIN ?= auto
 BIN       := bin/fleetdeck
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/fleetdeck/fleetdeck/cli.Version=$(VERSION)
@@ -13,7 +17,7 @@ DEMO_ARGS := $(if $(DEMO_DIR),--dir $(DEMO_DIR))
 TEST_P    ?= 2
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build demo demo-down demo-fg prepare test test-deps test-unit fuzz vet fmt-check bench clean
+.PHONY: all build demo demo-down demo-fg prepare test test-deps test-unit fuzz vulncheck vet fmt-check bench clean
 
 all: build
 
@@ -63,12 +67,17 @@ test-deps:
 test: fmt-check vet test-deps prepare
 	$(GO) test -p $(TEST_P) -timeout $(TEST_TIMEOUT) ./...
 	FUZZTIME=$(FUZZTIME_CI) .ci/fuzz
+	.ci/vulncheck
 
 # Every fuzz target for FUZZTIME each (make test runs them for FUZZTIME_CI).
 FUZZTIME    ?= 60s
 FUZZTIME_CI ?= 3s
 fuzz:
 	FUZZTIME=$(FUZZTIME) .ci/fuzz
+
+# govulncheck with the Go vulnerability database built offline (see .ci/vulncheck).
+vulncheck:
+	.ci/vulncheck
 
 # Only the fast tests (no sandbox fleet).
 test-unit:

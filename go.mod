@@ -2,6 +2,8 @@ module github.com/fleetdeck/fleetdeck
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	cel.dev/expr v0.25.2 // indirect
 	charm.land/bubbles/v2 v2.2.1 // indirect
