@@ -11,6 +11,7 @@ import (
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/ui/diffpane"
 	"github.com/fleetdeck/fleetdeck/ui/internal/fixture"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 	"github.com/fleetdeck/fleetdeck/ui/syncpane"
 	"github.com/fleetdeck/fleetdeck/ui/tree"
 )
@@ -80,7 +81,7 @@ func TestDiffAndSyncOpenOnTheSelectedRow(t *testing.T) {
 		}
 
 		// d
-		_, cmd := m.Update(keyMsg("d"))
+		_, cmd := m.Update(panetest.KeyMsg("d"))
 		dp, ok := paneOf[*diffpane.Model](m)
 		if !ok {
 			t.Fatalf("level %v: d opened no diff pane", lvl)
@@ -101,7 +102,7 @@ func TestDiffAndSyncOpenOnTheSelectedRow(t *testing.T) {
 		}
 
 		// S
-		_, cmd = m.Update(keyMsg("S"))
+		_, cmd = m.Update(panetest.KeyMsg("S"))
 		if _, ok := paneOf[*syncpane.Model](m); !ok {
 			t.Fatalf("level %v: S opened no sync dialog", lvl)
 		}
@@ -132,9 +133,9 @@ func TestSyncConfirmedFromTheTree(t *testing.T) {
 	syncs := &fakeSyncs{}
 	m := newTestModel(t, Options{Sync: syncs}, 100, 30, &fm)
 	row := moveToLevel(t, m, tree.LevelInstance)
-	_, cmd := m.Update(keyMsg("S"))
+	_, cmd := m.Update(panetest.KeyMsg("S"))
 	drain(m, cmd)
-	_, cmd = m.Update(keyMsg("y"))
+	_, cmd = m.Update(panetest.KeyMsg("y"))
 	drain(m, cmd)
 	if len(syncs.syncs) != 1 || syncs.syncs[0].App != row.Key.App || syncs.syncs[0].Cluster != row.Key.Cluster {
 		t.Fatalf("y requested %+v, want %s on %s", syncs.syncs, row.Key.App, row.Key.Cluster)
@@ -153,7 +154,7 @@ func TestSyncReadOnly(t *testing.T) {
 	fm := fixture.Sandbox()
 	syncs := &fakeSyncs{}
 	m := newTestModel(t, Options{Sync: syncs, ReadOnly: true}, 100, 30, &fm)
-	_, cmd := m.Update(keyMsg("S"))
+	_, cmd := m.Update(panetest.KeyMsg("S"))
 	drain(m, cmd)
 	press(m, "y")
 	if !strings.Contains(plain(m), "sync is disabled in read-only mode") || len(syncs.plans) != 0 || len(syncs.syncs) != 0 {
@@ -168,11 +169,11 @@ func TestStaleDiffReplyDropped(t *testing.T) {
 	diffs := &fakeDiffs{}
 	m := newTestModel(t, Options{Diffs: diffs}, 100, 30, &fm)
 	first := moveToLevel(t, m, tree.LevelApp)
-	_, stale := m.Update(keyMsg("d")) // its comparison is not run yet
+	_, stale := m.Update(panetest.KeyMsg("d")) // its comparison is not run yet
 	closeWith(t, m, "esc")
 	press(m, "j")
 	second, _ := m.selected()
-	_, cmd := m.Update(keyMsg("d"))
+	_, cmd := m.Update(panetest.KeyMsg("d"))
 	m.Update(stale()) // the first pane's answer arrives late
 	if s := plain(m); strings.Contains(s, "cm-of-"+first.Key.App) || !strings.Contains(s, "Loading…") {
 		t.Fatalf("a reply to the closed pane was drawn on %s's:\n%s", second.Key.App, s)
@@ -224,7 +225,7 @@ func paneOf[P any](m *model) (P, bool) {
 // closeWith presses key in the open pane and runs what it returns until the pane is closed.
 func closeWith(t *testing.T, m *model, key string) {
 	t.Helper()
-	_, cmd := m.Update(keyMsg(key))
+	_, cmd := m.Update(panetest.KeyMsg(key))
 	drain(m, cmd)
 	if m.pane != nil {
 		t.Fatalf("%s did not close the pane:\n%s", key, plain(m))

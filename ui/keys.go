@@ -1,6 +1,10 @@
 package ui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/key"
+
+	"github.com/fleetdeck/fleetdeck/ui/internal/chrome"
+)
 
 // Each pane has its own key map; the help screen and the footer are generated from them, so a
 // binding is written once. A new pane (logs, history) adds its map here and to helpGroups.
@@ -34,9 +38,7 @@ type keyMap struct {
 }
 
 func defaultKeys() keyMap {
-	b := func(keys []string, help, desc string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
-	}
+	b := chrome.Binding
 	return keyMap{
 		Global: globalKeys{
 			Quit:     b([]string{"q", "ctrl+c"}, "q", "quit"),

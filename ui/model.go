@@ -10,6 +10,7 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/ui/details"
+	"github.com/fleetdeck/fleetdeck/ui/internal/chrome"
 	"github.com/fleetdeck/fleetdeck/ui/theme"
 	"github.com/fleetdeck/fleetdeck/ui/tree"
 )
@@ -91,12 +92,7 @@ type model struct {
 }
 
 func newModel(opts Options, th theme.Theme, clock func() time.Time, done <-chan struct{}) *model {
-	h := help.New()
-	h.Styles = help.Styles{
-		ShortKey: th.Key, ShortDesc: th.KeyDesc, ShortSeparator: th.Dim, Ellipsis: th.Dim,
-		FullKey: th.Key, FullDesc: th.KeyDesc, FullSeparator: th.Dim,
-	}
-	h.ShortSeparator = "  "
+	h := chrome.Help(th, "  ")
 	if clock == nil {
 		clock = time.Now
 	}

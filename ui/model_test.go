@@ -11,6 +11,7 @@ import (
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
 	"github.com/fleetdeck/fleetdeck/ui/internal/fixture"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 	"github.com/fleetdeck/fleetdeck/ui/tree"
 )
 
@@ -36,7 +37,7 @@ func appRows(m *model) []string {
 
 // pressCmd sends one key and returns the command Update gave back.
 func pressCmd(m *model, k string) tea.Cmd {
-	_, cmd := m.Update(keyMsg(k))
+	_, cmd := m.Update(panetest.KeyMsg(k))
 	return cmd
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
 	"github.com/fleetdeck/fleetdeck/ui/historypane"
 	"github.com/fleetdeck/fleetdeck/ui/internal/fixture"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 	"github.com/fleetdeck/fleetdeck/ui/logpane"
 	"github.com/fleetdeck/fleetdeck/ui/tree"
 )
@@ -106,7 +107,7 @@ func TestLogPaneShowsBatchesAndClosesItsStreams(t *testing.T) {
 	if !m.loaded || m.pane == nil {
 		t.Fatal("a fleet update closed the pane")
 	}
-	_, cmd := m.Update(keyMsg("esc"))
+	_, cmd := m.Update(panetest.KeyMsg("esc"))
 	if cmd == nil {
 		t.Fatal("esc returned no command")
 	}
@@ -157,7 +158,7 @@ func TestHistoryPaneAndPushedRevertNote(t *testing.T) {
 	m := newTestModel(t, Options{History: hist}, 160, 48, &fm)
 	row := moveToLevel(t, m, tree.LevelApp)
 	app := row.Key.App
-	_, cmd := m.Update(keyMsg("H"))
+	_, cmd := m.Update(panetest.KeyMsg("H"))
 	if m.pane == nil {
 		t.Fatal("H opened no pane")
 	}

@@ -7,13 +7,12 @@ import (
 	"testing"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
 	"github.com/fleetdeck/fleetdeck/ui/internal/fixture"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 	"github.com/fleetdeck/fleetdeck/ui/theme"
 )
 
@@ -26,24 +25,16 @@ func screen(t *testing.T, opts Options, w, h int, fm fleet.Model, keys ...string
 	if err != nil {
 		t.Fatal(err)
 	}
-	profile := colorprofile.TrueColor
-	if opts.NoColor {
-		profile = colorprofile.Ascii
-	}
-	tm := teatest.NewTestModel(t, newModel(opts, th, fixedClock, nil),
-		teatest.WithInitialTermSize(w, h), teatest.WithProgramOptions(tea.WithColorProfile(profile)))
+	tm := panetest.Start(t, newModel(opts, th, fixedClock, nil), w, h, opts.NoColor)
 	// The first frame needs the size; then the model; only then keys, so that every key sees
 	// the screen a user would.
 	waitFor(t, tm, "fleetdeck")
 	tm.Send(modelMsg{fm})
 	waitFor(t, tm, fm.Apps[0].Name)
 	for _, k := range keys {
-		tm.Send(keyMsg(k))
+		tm.Send(panetest.KeyMsg(k))
 	}
-	if err := tm.Quit(); err != nil {
-		t.Fatal(err)
-	}
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*model)
+	final := panetest.Stop(t, tm).(*model)
 	if final.width != w || final.height != h {
 		t.Fatalf("final size %dx%d, want %dx%d", final.width, final.height, w, h)
 	}
@@ -67,8 +58,8 @@ func TestFirstScreen(t *testing.T) {
 			name := fmt.Sprintf("first_%dx%d_%s.golden", sz[0], sz[1], map[bool]string{false: "colour", true: "mono"}[mono])
 			t.Run(name, func(t *testing.T) {
 				got := screen(t, Options{ReadOnly: true, NoColor: mono, Version: "v0.1.0"}, sz[0], sz[1], fm)
-				checkGeometry(t, got, sz[0], sz[1])
-				golden(t, name, got)
+				panetest.CheckGeometry(t, got, sz[0], sz[1])
+				panetest.Golden(t, name, got)
 			})
 		}
 	}
@@ -79,8 +70,8 @@ func TestThemes(t *testing.T) {
 	for _, name := range []string{"light", "ansi16"} {
 		t.Run(name, func(t *testing.T) {
 			got := screen(t, Options{Theme: name}, 80, 24, fm)
-			checkGeometry(t, got, 80, 24)
-			golden(t, "theme_"+name+"_80x24.golden", got)
+			panetest.CheckGeometry(t, got, 80, 24)
+			panetest.Golden(t, "theme_"+name+"_80x24.golden", got)
 		})
 	}
 }
@@ -114,14 +105,14 @@ func TestScreens(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := screen(t, Options{NoColor: true}, tt.w, tt.h, tt.fm, tt.keys...)
-			checkGeometry(t, got, tt.w, tt.h)
+			panetest.CheckGeometry(t, got, tt.w, tt.h)
 			text := stripANSI(got)
 			for _, w := range tt.want {
 				if !strings.Contains(text, w) {
 					t.Errorf("screen lacks %q:\n%s", w, text)
 				}
 			}
-			golden(t, tt.name+".golden", got)
+			panetest.Golden(t, tt.name+".golden", got)
 		})
 	}
 }
@@ -136,17 +127,4 @@ func split(s string) []string {
 		out = append(out, string(r))
 	}
 	return out
-}
-
-func checkGeometry(t *testing.T, screen string, w, h int) {
-	t.Helper()
-	lines := strings.Split(screen, "\n")
-	if len(lines) != h {
-		t.Errorf("screen has %d lines, want %d", len(lines), h)
-	}
-	for i, l := range lines {
-		if n := displayWidth(l); n != w {
-			t.Errorf("line %d is %d cells wide, want %d: %q", i, n, w, stripANSI(l))
-		}
-	}
 }

@@ -2,71 +2,18 @@ package diffpane
 
 import (
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/fleetdeck/fleetdeck/fleet/fleettest"
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 	"github.com/fleetdeck/fleetdeck/ui/theme"
 )
-
-// The -update flag rewrites golden files under testdata/. teatest's golden package defines a
-// flag of that name already (defining it twice panics), so it is defined here only when no
-// imported package did.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files under testdata/")
-	}
-}
-
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if updating() {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatalf("write golden %s: %v", p, err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("read golden %s (run with -update to create it): %v", p, err)
-	}
-	if string(want) != got {
-		t.Errorf("screen differs from %s (run with -update if the change is intended):\n--- got\n%s\n--- want\n%s", p, got, want)
-	}
-}
-
-func checkGeometry(t *testing.T, screen string, w, h int) {
-	t.Helper()
-	lines := strings.Split(screen, "\n")
-	if len(lines) != h {
-		t.Errorf("screen has %d lines, want %d", len(lines), h)
-	}
-	for i, l := range lines {
-		if n := ansi.StringWidth(l); n != w {
-			t.Errorf("line %d is %d cells wide, want %d: %q", i, n, w, ansi.Strip(l))
-		}
-	}
-}
 
 // The fixture: the sandbox's hand-patched app on the cluster where it was patched, with an
 // object only in git and one only live besides the changed Deployment.
@@ -212,7 +159,7 @@ func (d *driver) run(cmd tea.Cmd) {
 
 func (d *driver) press(keys ...string) {
 	for _, k := range keys {
-		d.run(d.m.Update(keyMsg(k)))
+		d.run(d.m.Update(panetest.KeyMsg(k)))
 	}
 }
 
@@ -226,27 +173,6 @@ func open(t testing.TB, be Backend, target Target, w, h int) *driver {
 	d := &driver{m: m}
 	d.run(m.Init())
 	return d
-}
-
-func keyMsg(k string) tea.KeyPressMsg {
-	switch k {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "up":
-		return tea.KeyPressMsg{Code: tea.KeyUp}
-	case "down":
-		return tea.KeyPressMsg{Code: tea.KeyDown}
-	case "pgdown":
-		return tea.KeyPressMsg{Code: tea.KeyPgDown}
-	case "pgup":
-		return tea.KeyPressMsg{Code: tea.KeyPgUp}
-	case "space":
-		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
-	}
-	r := []rune(k)[0]
-	return tea.KeyPressMsg{Code: r, Text: k}
 }
 
 // host runs the pane in a Bubble Tea program as the parent does: it sizes it and passes it
@@ -292,21 +218,13 @@ type step struct{ key, wait string }
 // the host after the program ended.
 func runHost(t *testing.T, hs *host, w, h int, first string, steps ...step) *host {
 	t.Helper()
-	profile := colorprofile.TrueColor
-	if hs.pane.th.Mono {
-		profile = colorprofile.Ascii
-	}
-	tm := teatest.NewTestModel(t, hs, teatest.WithInitialTermSize(w, h),
-		teatest.WithProgramOptions(tea.WithColorProfile(profile)))
+	tm := panetest.Start(t, hs, w, h, hs.pane.th.Mono)
 	waitScreen(t, hs, first)
 	for _, s := range steps {
-		tm.Send(keyMsg(s.key))
+		tm.Send(panetest.KeyMsg(s.key))
 		waitScreen(t, hs, s.wait)
 	}
-	if err := tm.Quit(); err != nil {
-		t.Fatal(err)
-	}
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*host)
+	final := panetest.Stop(t, tm).(*host)
 	if final.pane.width != w || final.pane.height != h {
 		t.Fatalf("final size %dx%d, want %dx%d", final.pane.width, final.pane.height, w, h)
 	}
@@ -315,11 +233,7 @@ func runHost(t *testing.T, hs *host, w, h int, first string, steps ...step) *hos
 
 func waitScreen(t *testing.T, hs *host, text string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(hs.plain(), text) {
-		if time.Now().After(deadline) {
-			t.Fatalf("screen never showed %q; last screen:\n%s", text, hs.plain())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !panetest.Poll(func() bool { return strings.Contains(hs.plain(), text) }) {
+		t.Fatalf("screen never showed %q; last screen:\n%s", text, hs.plain())
 	}
 }

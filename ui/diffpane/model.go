@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/fleetdeck/fleetdeck/ui/internal/chrome"
 	"github.com/fleetdeck/fleetdeck/ui/theme"
 )
 
@@ -81,13 +82,7 @@ func New(opts Options) *Model {
 		parent = context.Background()
 	}
 	ctx, cancel := context.WithCancel(parent)
-	h := help.New()
-	h.Styles = help.Styles{
-		ShortKey: th.Key, ShortDesc: th.KeyDesc, ShortSeparator: th.Dim, Ellipsis: th.Dim,
-		FullKey: th.Key, FullDesc: th.KeyDesc, FullSeparator: th.Dim,
-	}
-	h.ShortSeparator = " · "
-	return &Model{opts: opts, th: th, keys: DefaultKeyMap(), help: h, id: paneIDs.Add(1), ctx: ctx, cancel: cancel}
+	return &Model{opts: opts, th: th, keys: DefaultKeyMap(), help: chrome.Help(th, " · "), id: paneIDs.Add(1), ctx: ctx, cancel: cancel}
 }
 
 // Init starts the comparison.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 )
 
 var instanceTarget = Target{App: app, Cluster: cluster}
@@ -180,11 +181,11 @@ func TestReloadAndStaleReplies(t *testing.T) {
 	be.mu.Lock()
 	be.block = make(chan struct{})
 	be.mu.Unlock()
-	cmd := d.m.Update(keyMsg("r"))
+	cmd := d.m.Update(panetest.KeyMsg("r"))
 	if cmd == nil || !strings.Contains(d.screen(), "Loading…") {
 		t.Fatalf("r: no command, or no Loading…:\n%s", d.screen())
 	}
-	if d.m.Update(keyMsg("r")) != nil {
+	if d.m.Update(panetest.KeyMsg("r")) != nil {
 		t.Error("a second r while comparing asked again")
 	}
 	close(be.block)
@@ -228,7 +229,7 @@ func TestCloseEndsTheComparison(t *testing.T) {
 	if len(be.ended) != 1 || !errors.Is(be.ended[0], context.Canceled) {
 		t.Errorf("the call ended with %v, want context.Canceled", be.ended)
 	}
-	if m.Update(keyMsg("r")) != nil {
+	if m.Update(panetest.KeyMsg("r")) != nil {
 		t.Error("a closed pane started a comparison")
 	}
 }
@@ -251,7 +252,7 @@ func TestGeometry(t *testing.T) {
 					d := &driver{m: m}
 					d.run(m.Init())
 					d.press(keys...)
-					checkGeometry(t, m.View(), sz[0], sz[1])
+					panetest.CheckGeometry(t, m.View(), sz[0], sz[1])
 				}
 			})
 		}

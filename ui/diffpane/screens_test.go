@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/fleetdeck/fleetdeck/fleet"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 )
 
 var sizes = [][2]int{{80, 24}, {60, 20}}
@@ -56,7 +57,7 @@ func TestScreens(t *testing.T) {
 					be := tt.be()
 					h := runHost(t, &host{pane: newPane(t, be, tt.target, mono)}, sz[0], sz[1], tt.first, tt.steps...)
 					got := h.pane.View()
-					checkGeometry(t, got, sz[0], sz[1])
+					panetest.CheckGeometry(t, got, sz[0], sz[1])
 					plain := ansi.Strip(got)
 					for _, w := range tt.want {
 						if !strings.Contains(plain, w) && !strings.Contains(strings.Join(strings.Fields(plain), " "), w) {
@@ -66,7 +67,7 @@ func TestScreens(t *testing.T) {
 					if !mono && !strings.Contains(got, "\x1b[") {
 						t.Error("the colour screen has no style")
 					}
-					golden(t, name+".golden", got)
+					panetest.Golden(t, name+".golden", got)
 				})
 			}
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/internal/sanitize"
+	"github.com/fleetdeck/fleetdeck/ui/internal/chrome"
 )
 
 // kind says how a line of the text is drawn.
@@ -57,7 +58,7 @@ func (m *Model) layout() {
 		return
 	}
 	add := func(text string, k kind) {
-		for _, l := range wrapText(text, m.width) {
+		for _, l := range chrome.WrapText(text, m.width) {
 			m.lines = append(m.lines, line{l, k})
 		}
 	}
@@ -82,7 +83,7 @@ func (m *Model) layout() {
 		}
 		head += " · live " + orDash(shortRev(in.LiveRevision))
 		if len(objs) > 0 {
-			head += " · " + plural(len(objs), "object") + " differ"
+			head += " · " + chrome.Plural(len(objs), "object") + " differ"
 			if len(objs) == 1 {
 				head += "s"
 			}
@@ -190,28 +191,22 @@ func (m *Model) View() string {
 		out := []string{""}
 		out = append(out, m.wrap("✗ "+sanitize.Line(m.err), m.th.Error)...)
 		out = append(out, "", m.th.Dim.Render("r compares again; esc goes back."))
-		lines = append(lines, fill(out, body)...)
+		lines = append(lines, chrome.Fill(out, body)...)
 	case !m.loaded:
 		msg := "Loading… rendering " + sanitize.Line(m.opts.Target.App) + " from git and reading its live objects"
-		lines = append(lines, fill(append([]string{""}, m.wrap(msg, m.th.Dim)...), body)...)
+		lines = append(lines, chrome.Fill(append([]string{""}, m.wrap(msg, m.th.Dim)...), body)...)
 	default:
 		for i := m.scroll; i < min(len(m.lines), m.scroll+body); i++ {
 			lines = append(lines, m.render(m.lines[i]))
 		}
-		lines = fill(lines, body+1)
+		lines = chrome.Fill(lines, body+1)
 	}
 	lines = append(lines, m.footer())
-	if len(lines) > m.height {
-		lines = append(lines[:m.height-1], lines[len(lines)-1])
-	}
-	for i := range lines {
-		lines[i] = fit(lines[i], m.width, "")
-	}
-	return strings.Join(lines, "\n")
+	return chrome.Screen(lines, m.width, m.height)
 }
 
 func (m *Model) titleLine() string {
-	left := m.th.Title.Render("Diff") + m.th.Dim.Render(" · ") + m.th.Text.Render(sanitize.Line(m.opts.Target.String())) +
+	left := chrome.Title(m.th, "Diff", m.opts.Target.String()) +
 		m.th.Dim.Render(" · git → live")
 	right := ""
 	switch {
@@ -220,7 +215,7 @@ func (m *Model) titleLine() string {
 	case m.loaded && m.compared():
 		right = m.th.Dim.Render("no differences")
 	}
-	return spread(left, right, m.width)
+	return chrome.Spread(left, right, m.width)
 }
 
 // compared is true when every instance of the target was compared.
@@ -297,72 +292,7 @@ func scrollBinding(k KeyMap) key.Binding {
 }
 
 // wrap breaks plain text into lines of the pane's width, each in style st.
-func (m *Model) wrap(text string, st lipgloss.Style) []string {
-	lines := wrapText(text, max(1, m.width))
-	for i, l := range lines {
-		lines[i] = st.Render(l)
-	}
-	return lines
-}
-
-// wrapText breaks plain text at spaces (names such as prod-eu stay whole), and cuts a word
-// wider than the line.
-func wrapText(text string, w int) []string {
-	w = max(1, w)
-	var out []string
-	line, lw := "", 0
-	for _, word := range strings.Fields(text) {
-		ww := ansi.StringWidth(word)
-		switch {
-		case lw == 0:
-		case lw+1+ww <= w:
-			line, lw = line+" "+word, lw+1+ww
-			continue
-		default:
-			out = append(out, line)
-		}
-		for ww > w {
-			out = append(out, ansi.Truncate(word, w, ""))
-			word = ansi.TruncateLeft(word, w, "")
-			ww = ansi.StringWidth(word)
-		}
-		line, lw = word, ww
-	}
-	if lw > 0 || len(out) == 0 {
-		out = append(out, line)
-	}
-	return out
-}
-
-// fit cuts s (styled or not) to w cells, ending with tail when cut, and pads it to w.
-func fit(s string, w int, tail string) string {
-	n := ansi.StringWidth(s)
-	if n > w {
-		return ansi.Truncate(s, w, tail)
-	}
-	return s + strings.Repeat(" ", w-n)
-}
-
-// fill makes lines exactly height long.
-func fill(lines []string, height int) []string {
-	if len(lines) > height {
-		return lines[:height]
-	}
-	for len(lines) < height {
-		lines = append(lines, "")
-	}
-	return lines
-}
-
-// spread puts left at the start of a line of width w and right at its end, dropping right when
-// both do not fit.
-func spread(left, right string, w int) string {
-	lw, rw := ansi.StringWidth(left), ansi.StringWidth(right)
-	if right == "" || lw+1+rw > w {
-		return left
-	}
-	return left + strings.Repeat(" ", w-lw-rw) + right
-}
+func (m *Model) wrap(text string, st lipgloss.Style) []string { return chrome.Wrap(text, m.width, st) }
 
 // shortRev is a revision as the cli prints it, clean and cut to seven characters (runes, so a
 // hostile revision never becomes invalid UTF-8).
@@ -379,11 +309,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

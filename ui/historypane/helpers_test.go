@@ -3,10 +3,7 @@ package historypane
 import (
 	"context"
 	"errors"
-	"flag"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,56 +17,9 @@ import (
 	"github.com/fleetdeck/fleetdeck/fleet/fleettest"
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
 	"github.com/fleetdeck/fleetdeck/ui/internal/fixture"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 	"github.com/fleetdeck/fleetdeck/ui/theme"
 )
-
-// The -update flag rewrites golden files under testdata/. teatest's golden package defines a
-// flag of that name already (defining it twice panics), so it is defined here only when no
-// imported package did.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files under testdata/")
-	}
-}
-
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if updating() {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatalf("write golden %s: %v", p, err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("read golden %s (run with -update to create it): %v", p, err)
-	}
-	if string(want) != got {
-		t.Errorf("screen differs from %s (run with -update if the change is intended):\n--- got\n%s\n--- want\n%s", p, got, want)
-	}
-}
-
-func checkGeometry(t *testing.T, screen string, w, h int) {
-	t.Helper()
-	lines := strings.Split(screen, "\n")
-	if len(lines) != h {
-		t.Errorf("screen has %d lines, want %d", len(lines), h)
-	}
-	for i, l := range lines {
-		if n := ansi.StringWidth(l); n != w {
-			t.Errorf("line %d is %d cells wide, want %d: %q", i, n, w, ansi.Strip(l))
-		}
-	}
-}
 
 // The fixture: the history of the sandbox's crashlooping app, whose newest commit is the bad
 // image bump, live on the cluster where it crashloops.
@@ -313,7 +263,7 @@ func (d *driver) run(cmd tea.Cmd) {
 
 func (d *driver) press(keys ...string) {
 	for _, k := range keys {
-		d.run(d.m.Update(keyMsg(k)))
+		d.run(d.m.Update(panetest.KeyMsg(k)))
 	}
 }
 
@@ -333,29 +283,4 @@ func open(t testing.TB, be Backend, readOnly bool, w, h int) *driver {
 	d := &driver{t: t, m: m}
 	d.run(m.Init())
 	return d
-}
-
-func keyMsg(k string) tea.KeyPressMsg {
-	switch k {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "tab":
-		return tea.KeyPressMsg{Code: tea.KeyTab}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "backspace":
-		return tea.KeyPressMsg{Code: tea.KeyBackspace}
-	case "up":
-		return tea.KeyPressMsg{Code: tea.KeyUp}
-	case "down":
-		return tea.KeyPressMsg{Code: tea.KeyDown}
-	case "pgdown":
-		return tea.KeyPressMsg{Code: tea.KeyPgDown}
-	case "pgup":
-		return tea.KeyPressMsg{Code: tea.KeyPgUp}
-	case "space":
-		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
-	}
-	r := []rune(k)[0]
-	return tea.KeyPressMsg{Code: r, Text: k}
 }

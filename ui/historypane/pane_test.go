@@ -14,6 +14,7 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 )
 
 func TestLoadingThenList(t *testing.T) {
@@ -256,9 +257,9 @@ func TestKeys(t *testing.T) {
 				t.Errorf("closed = %v, want %v", closed, tt.closed)
 			}
 			got := d.screen()
-			checkGeometry(t, d.m.View(), 80, 24)
+			panetest.CheckGeometry(t, d.m.View(), 80, 24)
 			for _, w := range tt.want {
-				if !strings.Contains(flat(got), w) {
+				if !strings.Contains(panetest.Flat(got), w) {
 					t.Errorf("screen lacks %q:\n%s", w, got)
 				}
 			}
@@ -269,11 +270,6 @@ func TestKeys(t *testing.T) {
 			}
 		})
 	}
-}
-
-// flat is the screen as one line: wrapped text reads as it was written.
-func flat(screen string) string {
-	return strings.Join(strings.Fields(screen), " ")
 }
 
 // countErrs is how many Apply calls of a test's setup fail.
@@ -335,7 +331,7 @@ func TestCapturing(t *testing.T) {
 func TestConfirmBeforePreview(t *testing.T) {
 	be := newFake()
 	d := open(t, be, false, 80, 24)
-	preview := d.m.Update(keyMsg("r"))
+	preview := d.m.Update(panetest.KeyMsg("r"))
 	if !strings.Contains(d.screen(), "preparing the revert…") {
 		t.Errorf("no sign of the preview being prepared:\n%s", d.screen())
 	}
@@ -359,7 +355,7 @@ func TestStaleReplies(t *testing.T) {
 	d := open(t, be, false, 80, 24)
 
 	// A preview that arrives after esc does not reopen the dialog.
-	late := d.m.Update(keyMsg("r"))
+	late := d.m.Update(panetest.KeyMsg("r"))
 	d.press("esc")
 	d.run(late)
 	if d.m.dlg != nil {
@@ -368,7 +364,7 @@ func TestStaleReplies(t *testing.T) {
 	// A preview for the first mode arriving after a switch to app-only is dropped.
 	d.press("j", "r")
 	first := d.m.dlg.seq
-	appOnly := d.m.Update(keyMsg("a"))
+	appOnly := d.m.Update(panetest.KeyMsg("a"))
 	d.m.Update(previewMsg{pane: d.m.id, seq: first, preview: Preview{Title: "stale"}})
 	if d.m.dlg.stage != stagePlanning {
 		t.Fatal("a stale preview was taken")
@@ -403,7 +399,7 @@ func TestCloseCancelsCalls(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("closing the pane did not end the history call")
 	}
-	if m.Update(keyMsg("r")) != nil || m.dlg != nil {
+	if m.Update(panetest.KeyMsg("r")) != nil || m.dlg != nil {
 		t.Error("a closed pane still acts on keys")
 	}
 }
@@ -439,7 +435,7 @@ func TestDiffScroll(t *testing.T) {
 	if !strings.Contains(d.screen(), "lines 1–") {
 		t.Errorf("g does not go back to the top:\n%s", d.screen())
 	}
-	checkGeometry(t, d.m.View(), 60, 20)
+	panetest.CheckGeometry(t, d.m.View(), 60, 20)
 }
 
 func TestListScroll(t *testing.T) {
@@ -459,7 +455,7 @@ func TestListScroll(t *testing.T) {
 	if !strings.Contains(d.screen(), "▸ "+fleet.ShortSHA(badBump)) {
 		t.Errorf("g does not go back to the newest commit:\n%s", d.screen())
 	}
-	checkGeometry(t, d.m.View(), 60, 20)
+	panetest.CheckGeometry(t, d.m.View(), 60, 20)
 }
 
 // TestHostileText: text from the repository cannot drive the terminal.
@@ -490,7 +486,7 @@ func TestSizes(t *testing.T) {
 			t.Run(fmt.Sprintf("%v_%dx%d", keys, sz[0], sz[1]), func(t *testing.T) {
 				d := open(t, newFake(), false, sz[0], sz[1])
 				d.press(keys...)
-				checkGeometry(t, d.m.View(), sz[0], sz[1])
+				panetest.CheckGeometry(t, d.m.View(), sz[0], sz[1])
 			})
 		}
 	}
@@ -509,8 +505,8 @@ func TestNoBackend(t *testing.T) {
 	if got := ansi.Strip(m.View()); !strings.Contains(got, "no repository is configured") {
 		t.Errorf("no explanation without a backend:\n%s", got)
 	}
-	m.Update(keyMsg("r"))
-	m.Update(keyMsg("p"))
+	m.Update(panetest.KeyMsg("r"))
+	m.Update(panetest.KeyMsg("p"))
 }
 
 func TestModeString(t *testing.T) {

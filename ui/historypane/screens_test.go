@@ -5,14 +5,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/fleetdeck/fleetdeck/fleet"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 )
 
 // host runs the pane in a Bubble Tea program as the parent does: it sizes it, passes it every
@@ -72,16 +71,10 @@ func run(t *testing.T, be Backend, readOnly, mono bool, w, h int, first string, 
 
 func runHost(t *testing.T, hs *host, w, h int, first string, steps ...step) *host {
 	t.Helper()
-	mono := hs.pane.th.Mono
-	profile := colorprofile.TrueColor
-	if mono {
-		profile = colorprofile.Ascii
-	}
-	tm := teatest.NewTestModel(t, hs, teatest.WithInitialTermSize(w, h),
-		teatest.WithProgramOptions(tea.WithColorProfile(profile)))
+	tm := panetest.Start(t, hs, w, h, hs.pane.th.Mono)
 	waitScreen(t, hs, first)
 	for _, s := range steps {
-		tm.Send(keyMsg(s.key))
+		tm.Send(panetest.KeyMsg(s.key))
 		waitScreen(t, hs, s.wait)
 	}
 	waitUntil(t, "RevertDoneMsg", func() bool {
@@ -89,10 +82,7 @@ func runHost(t *testing.T, hs *host, w, h int, first string, steps ...step) *hos
 		defer hs.mu.Unlock()
 		return len(hs.done) >= hs.wantDone
 	})
-	if err := tm.Quit(); err != nil {
-		t.Fatal(err)
-	}
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*host)
+	final := panetest.Stop(t, tm).(*host)
 	if final.pane.width != w || final.pane.height != h {
 		t.Fatalf("final size %dx%d, want %dx%d", final.pane.width, final.pane.height, w, h)
 	}
@@ -101,25 +91,17 @@ func runHost(t *testing.T, hs *host, w, h int, first string, steps ...step) *hos
 
 func waitScreen(t *testing.T, hs *host, text string) {
 	t.Helper()
-	if !waitUntil(t, "", func() bool { return strings.Contains(flat(hs.plain()), text) }) {
+	if !panetest.Poll(func() bool { return strings.Contains(panetest.Flat(hs.plain()), text) }) {
 		t.Fatalf("screen never showed %q; last screen:\n%s", text, hs.plain())
 	}
 }
 
-// waitUntil polls cond for up to 5 s; it fails the test naming what when what is not "".
-func waitUntil(t *testing.T, what string, cond func() bool) bool {
+// waitUntil polls cond for up to 5 s and fails the test naming what when it stays false.
+func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			if what != "" {
-				t.Fatalf("no %s after 5 s", what)
-			}
-			return false
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !panetest.Poll(cond) {
+		t.Fatalf("no %s after 5 s", what)
 	}
-	return true
 }
 
 var sizes = [][2]int{{80, 24}, {60, 20}}
@@ -175,13 +157,13 @@ func TestScreens(t *testing.T) {
 					}
 					h := run(t, be, tt.readOnly, mono, sz[0], sz[1], tt.first, tt.steps...)
 					got := h.pane.View()
-					checkGeometry(t, got, sz[0], sz[1])
+					panetest.CheckGeometry(t, got, sz[0], sz[1])
 					for _, w := range tt.want {
-						if plain := ansi.Strip(got); !strings.Contains(plain, w) && !strings.Contains(flat(plain), w) {
+						if plain := ansi.Strip(got); !strings.Contains(plain, w) && !strings.Contains(panetest.Flat(plain), w) {
 							t.Errorf("screen lacks %q:\n%s", w, ansi.Strip(got))
 						}
 					}
-					golden(t, name+".golden", got)
+					panetest.Golden(t, name+".golden", got)
 				})
 			}
 		}
@@ -211,14 +193,11 @@ func TestClosedMsg(t *testing.T) {
 	hs := &host{pane: newPane(t, newFake(), false, true)}
 	tm := teatest.NewTestModel(t, hs, teatest.WithInitialTermSize(60, 20))
 	waitScreen(t, hs, "newest first")
-	tm.Send(keyMsg("esc"))
+	tm.Send(panetest.KeyMsg("esc"))
 	waitUntil(t, "ClosedMsg after esc", func() bool {
 		hs.mu.Lock()
 		defer hs.mu.Unlock()
 		return hs.closed
 	})
-	if err := tm.Quit(); err != nil {
-		t.Fatal(err)
-	}
-	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	panetest.Stop(t, tm)
 }

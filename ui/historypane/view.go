@@ -10,6 +10,7 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/internal/sanitize"
+	"github.com/fleetdeck/fleetdeck/ui/internal/chrome"
 	"github.com/fleetdeck/fleetdeck/ui/tree"
 )
 
@@ -41,14 +42,7 @@ func (m *Model) View() string {
 	}
 	lines = append(lines, status...)
 	lines = append(lines, m.footer())
-	if len(lines) > m.height {
-		// Too short for everything: keep the title, then the most recent text, and the keys.
-		lines = append(lines[:m.height-1], lines[len(lines)-1])
-	}
-	for i := range lines {
-		lines[i] = fit(lines[i], m.width, "")
-	}
-	return strings.Join(lines, "\n")
+	return chrome.Screen(lines, m.width, m.height)
 }
 
 // bodyHeight is what is left for the list or the dialog under the title and above the status
@@ -79,9 +73,9 @@ func (m *Model) clamp() {
 }
 
 func (m *Model) titleLine() string {
-	left := m.th.Title.Render("History") + m.th.Dim.Render(" · ") + m.th.Text.Render(sanitize.Line(m.opts.App))
+	left := chrome.Title(m.th, "History", m.opts.App)
 	if m.loaded {
-		left += m.th.Dim.Render(" · " + plural(len(m.commits), "commit") + ", newest first")
+		left += m.th.Dim.Render(" · " + chrome.Plural(len(m.commits), "commit") + ", newest first")
 	}
 	var right []string
 	if m.loaded && m.histSeq != 0 {
@@ -90,7 +84,7 @@ func (m *Model) titleLine() string {
 	if m.opts.ReadOnly {
 		right = append(right, m.th.ReadOnly.Render(" READ-ONLY "))
 	}
-	return spread(left, strings.Join(right, " "), m.width)
+	return chrome.Spread(left, strings.Join(right, " "), m.width)
 }
 
 // statusLines are the last key's message, and a failed refresh of a list already shown.
@@ -178,7 +172,7 @@ func (m *Model) listLines(height int) []string {
 			out = append(out, m.commitLines(m.commits[i], i == m.cursor)...)
 		}
 	}
-	return fill(out, height)
+	return chrome.Fill(out, height)
 }
 
 // seg is a piece of a line and its style.
@@ -233,11 +227,11 @@ func (m *Model) commitLines(c Commit, selected bool) []string {
 	}
 	first := []seg{
 		{cursor, m.th.Accent},
-		{pad(shortSHA(c), shaWidth), m.th.Accent},
+		{chrome.Pad(shortSHA(c), shaWidth), m.th.Accent},
 		{strings.Repeat(" ", gap), m.th.Text},
 		{fmt.Sprintf("%*s", ageWidth, age), m.th.Dim},
 		{strings.Repeat(" ", gap), m.th.Text},
-		{pad(fit(sanitize.Line(c.Subject), subjW, "…"), subjW), m.th.Text},
+		{chrome.Pad(chrome.Fit(sanitize.Line(c.Subject), subjW, "…"), subjW), m.th.Text},
 	}
 	if live != "" {
 		first = append(first, seg{" ", m.th.Text}, seg{live, m.th.Accent})
@@ -352,11 +346,11 @@ func (m *Model) dialogHeader() []string {
 		if avail, n := m.width-len("reason: ")-1, ansi.StringWidth(reason); n > avail && avail > 1 {
 			reason = "…" + ansi.TruncateLeft(reason, n-avail+1, "")
 		}
-		out = append(out, fit(m.th.Dim.Render("reason: ")+m.th.Text.Render(reason)+m.th.Accent.Render("▏"), m.width, ""))
+		out = append(out, chrome.Fit(m.th.Dim.Render("reason: ")+m.th.Text.Render(reason)+m.th.Accent.Render("▏"), m.width, ""))
 	case m.reason == "":
 		add("reason: none (optional: e adds one)", m.th.Dim)
 	default:
-		out = append(out, fit(m.th.Dim.Render("reason: ")+m.th.Text.Render(m.reason), m.width, "…"))
+		out = append(out, chrome.Fit(m.th.Dim.Render("reason: ")+m.th.Text.Render(m.reason), m.width, "…"))
 	}
 	return out
 }
@@ -406,18 +400,18 @@ func (m *Model) dialogLines(height int) []string {
 	out := m.dialogHeader()
 	h := m.diffHeight()
 	if h <= 0 || (len(d.diff) == 0 && d.refused()) {
-		return fill(out, height)
+		return chrome.Fill(out, height)
 	}
 	label := " no changes "
 	if n := len(d.diff); n > 0 {
 		last := min(n, d.scroll+h)
 		label = fmt.Sprintf(" diff · lines %d–%d of %d ", d.scroll+1, last, n)
 	}
-	out = append(out, m.th.Divider.Render(fit("──"+label+strings.Repeat("─", m.width), m.width, "")))
+	out = append(out, m.th.Divider.Render(chrome.Fit("──"+label+strings.Repeat("─", m.width), m.width, "")))
 	for i := d.scroll; i < min(len(d.diff), d.scroll+h); i++ {
 		out = append(out, m.diffLine(d.diff[i]))
 	}
-	return fill(out, height)
+	return chrome.Fill(out, height)
 }
 
 // diffLines splits a unified diff into clean lines: tabs expanded, escapes removed.
@@ -458,79 +452,7 @@ func (m *Model) diffLine(l string) string {
 // ---- helpers ----
 
 // wrap breaks plain text into lines of the pane's width, each in style st.
-func (m *Model) wrap(text string, st lipgloss.Style) []string {
-	lines := wrapText(text, max(1, m.width))
-	for i, l := range lines {
-		lines[i] = st.Render(l)
-	}
-	return lines
-}
-
-// wrapText breaks plain text at spaces only (names such as prod-eu and values-staging.yaml
-// stay whole), and cuts a word wider than the line.
-func wrapText(text string, w int) []string {
-	var out []string
-	line, lw := "", 0
-	for _, word := range strings.Fields(text) {
-		ww := ansi.StringWidth(word)
-		switch {
-		case lw == 0:
-		case lw+1+ww <= w:
-			line, lw = line+" "+word, lw+1+ww
-			continue
-		default:
-			out = append(out, line)
-		}
-		for ww > w { // a word wider than the line: cut it
-			out = append(out, ansi.Truncate(word, w, ""))
-			word = ansi.TruncateLeft(word, w, "")
-			ww = ansi.StringWidth(word)
-		}
-		line, lw = word, ww
-	}
-	if lw > 0 || len(out) == 0 {
-		out = append(out, line)
-	}
-	return out
-}
-
-// fit cuts s (styled or not) to w cells, ending with tail when cut, and pads it to w.
-func fit(s string, w int, tail string) string {
-	n := ansi.StringWidth(s)
-	if n > w {
-		return ansi.Truncate(s, w, tail)
-	}
-	return s + strings.Repeat(" ", w-n)
-}
-
-// pad pads plain s to w cells without cutting it.
-func pad(s string, w int) string {
-	if n := ansi.StringWidth(s); n < w {
-		return s + strings.Repeat(" ", w-n)
-	}
-	return s
-}
-
-// fill makes lines exactly height long.
-func fill(lines []string, height int) []string {
-	if len(lines) > height {
-		return lines[:height]
-	}
-	for len(lines) < height {
-		lines = append(lines, "")
-	}
-	return lines
-}
-
-// spread puts left at the start of a line of width w and right at its end, dropping right when
-// both do not fit.
-func spread(left, right string, w int) string {
-	lw, rw := ansi.StringWidth(left), ansi.StringWidth(right)
-	if right == "" || lw+1+rw > w {
-		return left
-	}
-	return left + strings.Repeat(" ", w-lw-rw) + right
-}
+func (m *Model) wrap(text string, st lipgloss.Style) []string { return chrome.Wrap(text, m.width, st) }
 
 func cleanList(items []string) string {
 	out := make([]string, len(items))
@@ -538,11 +460,4 @@ func cleanList(items []string) string {
 		out[i] = sanitize.Line(s)
 	}
 	return strings.Join(out, ", ")
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -1,10 +1,8 @@
 package logpane
 
 import (
-	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,22 +11,9 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 	"github.com/fleetdeck/fleetdeck/ui/theme"
 )
-
-// The -update flag rewrites golden files under testdata/. teatest's golden package defines a
-// flag of that name already (defining it twice panics), so it is defined here only when no
-// imported package did.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files under testdata/")
-	}
-}
-
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // t0 is the fixed clock of the tests and the time of their first line.
 var t0 = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
@@ -108,39 +93,6 @@ func texts(m *Model) []string {
 	return out
 }
 
-func keyMsg(k string) tea.KeyPressMsg {
-	switch k {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "backspace":
-		return tea.KeyPressMsg{Code: tea.KeyBackspace}
-	case "up":
-		return tea.KeyPressMsg{Code: tea.KeyUp}
-	case "down":
-		return tea.KeyPressMsg{Code: tea.KeyDown}
-	case "left":
-		return tea.KeyPressMsg{Code: tea.KeyLeft}
-	case "right":
-		return tea.KeyPressMsg{Code: tea.KeyRight}
-	case "pgup":
-		return tea.KeyPressMsg{Code: tea.KeyPgUp}
-	case "pgdown":
-		return tea.KeyPressMsg{Code: tea.KeyPgDown}
-	case "home":
-		return tea.KeyPressMsg{Code: tea.KeyHome}
-	case "end":
-		return tea.KeyPressMsg{Code: tea.KeyEnd}
-	case "space":
-		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
-	case "ctrl+u":
-		return tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
-	}
-	r := []rune(k)[0]
-	return tea.KeyPressMsg{Code: r, Text: k}
-}
-
 // keys turns "j j /error enter" into key messages: a word of several characters that is not
 // a key name is typed one rune at a time.
 func keys(spec string) []tea.KeyPressMsg {
@@ -148,11 +100,11 @@ func keys(spec string) []tea.KeyPressMsg {
 	for _, w := range strings.Fields(spec) {
 		switch w {
 		case "enter", "esc", "backspace", "up", "down", "left", "right", "pgup", "pgdown", "home", "end", "space", "ctrl+u":
-			out = append(out, keyMsg(w))
+			out = append(out, panetest.KeyMsg(w))
 			continue
 		}
 		for _, r := range w {
-			out = append(out, keyMsg(string(r)))
+			out = append(out, panetest.KeyMsg(string(r)))
 		}
 	}
 	return out
@@ -168,41 +120,6 @@ func press(m *Model, spec string) tea.Cmd {
 }
 
 func plain(m *Model) string { return ansi.Strip(m.View()) }
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if updating() {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatalf("write golden %s: %v", path, err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden %s (run with -update to create it): %v", path, err)
-	}
-	if string(want) != got {
-		t.Errorf("screen differs from %s (run with -update if the change is intended):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
-// checkGeometry asserts h lines of exactly w cells.
-func checkGeometry(t *testing.T, screen string, w, h int) {
-	t.Helper()
-	lines := strings.Split(screen, "\n")
-	if len(lines) != h {
-		t.Errorf("screen has %d lines, want %d", len(lines), h)
-	}
-	for i, l := range lines {
-		if n := ansi.StringWidth(l); n != w {
-			t.Errorf("line %d is %d cells wide, want %d: %q", i, n, w, ansi.Strip(l))
-		}
-	}
-}
 
 func pasteMsg(s string) tea.PasteMsg { return tea.PasteMsg{Content: s} }
 

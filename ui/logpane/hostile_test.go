@@ -1,11 +1,11 @@
 package logpane
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 	"github.com/fleetdeck/fleetdeck/ui/theme"
 )
 
@@ -24,28 +24,6 @@ var hostile = []string{
 	"unterminated OSC \x1b]52;c;AAAA",
 	`{"level":"error","msg":"json \u001b[31mescape\u001b]52;c;QQ==\u0007","k":"\u202e\u009bx"}`,
 	"ESC at the end \x1b",
-}
-
-// sgrOnly matches the styling the theme itself writes: Select Graphic Rendition sequences.
-var sgrOnly = regexp.MustCompile(`\x1b\[[0-9;:]*m`)
-
-// assertSafe fails when s holds anything a terminal would act on besides SGR styling and
-// newlines: another escape sequence, a C0 or C1 control, DEL, a bidi control, invalid UTF-8.
-func assertSafe(t *testing.T, what, s string) {
-	t.Helper()
-	rest := sgrOnly.ReplaceAllString(s, "")
-	if !utf8.ValidString(rest) {
-		t.Errorf("%s: invalid UTF-8", what)
-	}
-	for i, r := range rest {
-		switch {
-		case r == '\n':
-		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f,
-			r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
-			t.Errorf("%s: control %U at byte %d: %q", what, r, i, rest[max(0, i-20):min(len(rest), i+20)])
-			return
-		}
-	}
 }
 
 // hostileLines are the hostile texts, from hostile sources too.
@@ -83,7 +61,7 @@ func TestHostileLines(t *testing.T) {
 			m.Update(LinesMsg(hostileLines()))
 			press(m, tc.keys)
 			view := m.View()
-			checkGeometry(t, view, 80, 24)
+			panetest.CheckGeometry(t, view, 80, 24)
 			if !tc.sgr {
 				// Without theme styles the only sequences are the pane's own (italic notices).
 				rest := view
@@ -97,7 +75,7 @@ func TestHostileLines(t *testing.T) {
 					t.Fatalf("ESC in a view drawn without theme styles:\n%q", rest)
 				}
 			}
-			assertSafe(t, "view", view)
+			panetest.AssertSafe(t, "view", view)
 			for _, want := range []string{"cleared the screen", "clipboard  set", "click"} {
 				if !tc.sgr && !strings.Contains(view, want) {
 					t.Errorf("the readable part %q is lost:\n%s", want, view)
@@ -121,9 +99,9 @@ func TestHostilePromptAndSave(t *testing.T) {
 	m.Append(hostileLines())
 	press(m, "/")
 	m.Update(pasteMsg("x\x1b]52;c;AAAA\x07\u202e\x1b[2J"))
-	assertSafe(t, "prompt", m.View())
+	panetest.AssertSafe(t, "prompt", m.View())
 	press(m, "enter")
-	assertSafe(t, "status", m.View())
+	panetest.AssertSafe(t, "status", m.View())
 	msg := saveNow(t, m)
 	if msg.Err != nil {
 		t.Fatal(msg.Err)
@@ -135,7 +113,7 @@ func TestHostilePromptAndSave(t *testing.T) {
 	if strings.ContainsRune(data, 0x1b) {
 		t.Errorf("the saved file holds ESC:\n%q", data)
 	}
-	assertSafe(t, "saved file", data)
+	panetest.AssertSafe(t, "saved file", data)
 }
 
 func TestLongLine(t *testing.T) {
@@ -149,8 +127,8 @@ func TestLongLine(t *testing.T) {
 	for _, keys := range []string{"", "w", "w k", "J t", "/f enter", "right right"} {
 		press(m, keys)
 		v := m.View()
-		checkGeometry(t, v, 80, 24)
-		assertSafe(t, keys, v)
+		panetest.CheckGeometry(t, v, 80, 24)
+		panetest.AssertSafe(t, keys, v)
 	}
 	// Multi-byte text is cut at a rune boundary.
 	m2 := newPane(t, 80, 5, Options{MaxLineBytes: 10})

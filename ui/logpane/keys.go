@@ -1,6 +1,10 @@
 package logpane
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/key"
+
+	"github.com/fleetdeck/fleetdeck/ui/internal/chrome"
+)
 
 // KeyMap is the pane's keys, after less and k9s. The parent's help screen shows Help(); its
 // footer may show ShortHelp().
@@ -32,9 +36,7 @@ type inputKeys struct {
 
 // DefaultKeys is the pane's key map.
 func DefaultKeys() KeyMap {
-	b := func(keys []string, help, desc string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
-	}
+	b := chrome.Binding
 	return KeyMap{
 		Follow:     b([]string{"f", "space"}, "f/space", "follow/pause"),
 		Up:         b([]string{"up", "k"}, "↑/k", "up"),
@@ -75,9 +77,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 }
 
 func defaultInputKeys() inputKeys {
-	b := func(keys []string, help, desc string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
-	}
+	b := chrome.Binding
 	return inputKeys{
 		Submit:    b([]string{"enter"}, "enter", "apply"),
 		Cancel:    b([]string{"esc"}, "esc", "cancel"),

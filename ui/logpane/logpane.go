@@ -22,6 +22,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/fleetdeck/fleetdeck/internal/sanitize"
+	"github.com/fleetdeck/fleetdeck/ui/internal/chrome"
 	"github.com/fleetdeck/fleetdeck/ui/theme"
 )
 
@@ -159,12 +160,7 @@ func New(opts Options) *Model {
 		opts.Now = time.Now
 	}
 	th := opts.Theme
-	h := help.New()
-	h.Styles = help.Styles{
-		ShortKey: th.Key, ShortDesc: th.KeyDesc, ShortSeparator: th.Dim, Ellipsis: th.Dim,
-		FullKey: th.Key, FullDesc: th.KeyDesc, FullSeparator: th.Dim,
-	}
-	h.ShortSeparator = "  "
+	h := chrome.Help(th, "  ")
 	return &Model{
 		opts: opts, th: th, st: newStyles(th), keys: DefaultKeys(), in: defaultInputKeys(), help: h,
 		ring: newRing(opts.Ring), follow: true, fmt: format{prefix: true},

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 )
 
 func TestRing(t *testing.T) {
@@ -357,7 +359,7 @@ func TestToggles(t *testing.T) {
 	}
 	press(m, "left w")
 	s = m.View()
-	checkGeometry(t, s, 60, 10)
+	panetest.CheckGeometry(t, s, 60, 10)
 	if p := stripped(s); !strings.Contains(p, "\nGET /api/products?page=2&sort=price&filter=xxxxxxxxxxxxxxxxx\nxxxx") {
 		t.Errorf("wrap:\n%s", p)
 	}
@@ -392,7 +394,7 @@ func TestGeometry(t *testing.T) {
 			if t.Failed() {
 				return
 			}
-			t.Run(fmt.Sprintf("%dx%d %q", sz[0], sz[1], st), func(t *testing.T) { checkGeometry(t, s, sz[0], sz[1]) })
+			t.Run(fmt.Sprintf("%dx%d %q", sz[0], sz[1], st), func(t *testing.T) { panetest.CheckGeometry(t, s, sz[0], sz[1]) })
 		}
 	}
 	m := newPane(t, 0, 0, Options{})

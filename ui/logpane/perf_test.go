@@ -12,6 +12,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
+
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 )
 
 // perfKeys change the screen, so that each one's frame can be told from the one before.
@@ -168,7 +170,7 @@ func measureLatency(t *testing.T, w, h int, setup string, n int) (view, frame []
 		probe.mu.Lock()
 		probe.sentAt = time.Now()
 		probe.mu.Unlock()
-		prog.Send(keyMsg(perfKeys[i%len(perfKeys)]))
+		prog.Send(panetest.KeyMsg(perfKeys[i%len(perfKeys)]))
 		select {
 		case d := <-probe.frames:
 			view, frame = append(view, d[0]), append(frame, d[1])

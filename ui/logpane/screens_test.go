@@ -8,10 +8,10 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 )
 
 // host is the smallest parent: it gives the pane the whole terminal and passes it every
@@ -47,15 +47,12 @@ type step struct {
 func screen(t *testing.T, mono bool, w, h int, steps ...step) string {
 	t.Helper()
 	opts := Options{Title: scenario.CatalogAPI + " on " + scenario.ProdUS, Now: fixedNow, SaveDir: t.TempDir()}
-	profile := colorprofile.TrueColor
 	if mono {
 		opts.Theme = monoTheme(t)
-		profile = colorprofile.Ascii
 	} else {
 		opts.Theme = mustTheme(t, "dark")
 	}
-	tm := teatest.NewTestModel(t, &host{pane: New(opts)},
-		teatest.WithInitialTermSize(w, h), teatest.WithProgramOptions(tea.WithColorProfile(profile)))
+	tm := panetest.Start(t, &host{pane: New(opts)}, w, h, mono)
 	// The first frame needs the size; only then lines and keys, as a user would see them.
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("Waiting for log lines")) },
 		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
@@ -67,10 +64,7 @@ func screen(t *testing.T, mono bool, w, h int, steps ...step) string {
 			tm.Send(k)
 		}
 	}
-	if err := tm.Quit(); err != nil {
-		t.Fatal(err)
-	}
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*host)
+	final := panetest.Stop(t, tm).(*host)
 	if final.pane.width != w || final.pane.hgt != h {
 		t.Fatalf("final size %dx%d, want %dx%d", final.pane.width, final.pane.hgt, w, h)
 	}
@@ -111,14 +105,14 @@ func TestScreens(t *testing.T) {
 			name := fmt.Sprintf("%s_%dx%d", tt.name, sz[0], sz[1])
 			t.Run(name, func(t *testing.T) {
 				got := screen(t, true, sz[0], sz[1], tt.steps...)
-				checkGeometry(t, got, sz[0], sz[1])
+				panetest.CheckGeometry(t, got, sz[0], sz[1])
 				text := stripped(got)
 				for _, w := range tt.want {
 					if !strings.Contains(text, w) {
 						t.Errorf("screen lacks %q:\n%s", w, text)
 					}
 				}
-				golden(t, name+".golden", got)
+				panetest.Golden(t, name+".golden", got)
 			})
 		}
 	}
@@ -137,8 +131,8 @@ func TestScreensColour(t *testing.T) {
 			name := fmt.Sprintf("%s_%dx%d_colour", tt.name, sz[0], sz[1])
 			t.Run(name, func(t *testing.T) {
 				got := screen(t, false, sz[0], sz[1], tt.steps...)
-				checkGeometry(t, got, sz[0], sz[1])
-				golden(t, name+".golden", got)
+				panetest.CheckGeometry(t, got, sz[0], sz[1])
+				panetest.Golden(t, name+".golden", got)
 			})
 		}
 	}

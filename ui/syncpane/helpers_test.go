@@ -2,72 +2,21 @@ package syncpane
 
 import (
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
 	"github.com/fleetdeck/fleetdeck/ui/internal/fixture"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 	"github.com/fleetdeck/fleetdeck/ui/theme"
 )
-
-// The -update flag rewrites golden files under testdata/. teatest's golden package defines a
-// flag of that name already (defining it twice panics), so it is defined here only when no
-// imported package did.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files under testdata/")
-	}
-}
-
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if updating() {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatalf("write golden %s: %v", p, err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("read golden %s (run with -update to create it): %v", p, err)
-	}
-	if string(want) != got {
-		t.Errorf("screen differs from %s (run with -update if the change is intended):\n--- got\n%s\n--- want\n%s", p, got, want)
-	}
-}
-
-func checkGeometry(t *testing.T, screen string, w, h int) {
-	t.Helper()
-	lines := strings.Split(screen, "\n")
-	if len(lines) != h {
-		t.Errorf("screen has %d lines, want %d", len(lines), h)
-	}
-	for i, l := range lines {
-		if n := ansi.StringWidth(l); n != w {
-			t.Errorf("line %d is %d cells wide, want %d: %q", i, n, w, ansi.Strip(l))
-		}
-	}
-}
 
 // The fixture: the sandbox's catalog-api, synced by Argo CD on the production clusters and
 // by Flux on staging, and ledger, which no operator applies.
@@ -252,7 +201,7 @@ func (d *driver) run(cmd tea.Cmd) {
 
 func (d *driver) press(keys ...string) {
 	for _, k := range keys {
-		d.run(d.m.Update(keyMsg(k)))
+		d.run(d.m.Update(panetest.KeyMsg(k)))
 	}
 }
 
@@ -266,17 +215,6 @@ func open(t testing.TB, be Backend, a, cluster string, readOnly bool, w, h int) 
 	d := &driver{m: m}
 	d.run(m.Init())
 	return d
-}
-
-func keyMsg(k string) tea.KeyPressMsg {
-	switch k {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	}
-	r := []rune(k)[0]
-	return tea.KeyPressMsg{Code: r, Text: k}
 }
 
 // host runs the pane in a Bubble Tea program as the parent does.
@@ -321,20 +259,12 @@ type step struct{ key, wait string }
 // startHost starts the pane in a program at w×h.
 func startHost(t *testing.T, hs *host, w, h int) *teatest.TestModel {
 	t.Helper()
-	profile := colorprofile.TrueColor
-	if hs.pane.th.Mono {
-		profile = colorprofile.Ascii
-	}
-	return teatest.NewTestModel(t, hs, teatest.WithInitialTermSize(w, h),
-		teatest.WithProgramOptions(tea.WithColorProfile(profile)))
+	return panetest.Start(t, hs, w, h, hs.pane.th.Mono)
 }
 
 func stopHost(t *testing.T, tm *teatest.TestModel) {
 	t.Helper()
-	if err := tm.Quit(); err != nil {
-		t.Fatal(err)
-	}
-	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	panetest.Stop(t, tm)
 }
 
 // runHost starts the pane in a program at w×h, waits for first, plays the steps, waits for
@@ -344,43 +274,28 @@ func runHost(t *testing.T, hs *host, w, h int, first string, steps ...step) *hos
 	tm := startHost(t, hs, w, h)
 	waitScreen(t, hs, first)
 	for _, s := range steps {
-		tm.Send(keyMsg(s.key))
+		tm.Send(panetest.KeyMsg(s.key))
 		waitScreen(t, hs, s.wait)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	n := 0
+	if !panetest.Poll(func() bool {
 		hs.mu.Lock()
-		n := len(hs.pane.log)
+		n = len(hs.pane.log)
 		hs.mu.Unlock()
-		if n >= hs.wantLogs {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d phases after 5 s, want %d; last screen:\n%s", n, hs.wantLogs, hs.plain())
-		}
-		time.Sleep(5 * time.Millisecond)
+		return n >= hs.wantLogs
+	}) {
+		t.Fatalf("%d phases after 5 s, want %d; last screen:\n%s", n, hs.wantLogs, hs.plain())
 	}
-	if err := tm.Quit(); err != nil {
-		t.Fatal(err)
-	}
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*host)
+	final := panetest.Stop(t, tm).(*host)
 	if final.pane.width != w || final.pane.height != h {
 		t.Fatalf("final size %dx%d, want %dx%d", final.pane.width, final.pane.height, w, h)
 	}
 	return final
 }
 
-// flat is text with every run of spaces and newlines made one space, to find a sentence the
-// pane wrapped.
-func flat(s string) string { return strings.Join(strings.Fields(s), " ") }
-
 func waitScreen(t *testing.T, hs *host, text string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(flat(hs.plain()), text) {
-		if time.Now().After(deadline) {
-			t.Fatalf("screen never showed %q; last screen:\n%s", text, hs.plain())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !panetest.Poll(func() bool { return strings.Contains(panetest.Flat(hs.plain()), text) }) {
+		t.Fatalf("screen never showed %q; last screen:\n%s", text, hs.plain())
 	}
 }

@@ -1,6 +1,10 @@
 package syncpane
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/key"
+
+	"github.com/fleetdeck/fleetdeck/ui/internal/chrome"
+)
 
 // KeyMap holds the pane's bindings; its footers are made from them, so each binding is written
 // once.
@@ -15,9 +19,7 @@ type KeyMap struct {
 
 // DefaultKeyMap is the pane's key map.
 func DefaultKeyMap() KeyMap {
-	b := func(keys []string, help, desc string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
-	}
+	b := chrome.Binding
 	return KeyMap{
 		Confirm: b([]string{"y"}, "y", "sync"),
 		Cancel:  b([]string{"esc", "n", "q"}, "esc", "cancel"),

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 )
 
 // TestConfirm: the dialog names the application, each cluster and its operator object, lists
@@ -46,9 +47,9 @@ func TestConfirm(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			be := newFake(tt.plan)
 			d := open(t, be, tt.plan.App, tt.cluster, false, 100, 30)
-			s := flat(d.screen())
+			s := panetest.Flat(d.screen())
 			for _, w := range tt.want {
-				if !strings.Contains(s, flat(w)) {
+				if !strings.Contains(s, panetest.Flat(w)) {
 					t.Errorf("screen lacks %q:\n%s", w, d.screen())
 				}
 			}
@@ -81,7 +82,7 @@ func TestCancel(t *testing.T) {
 		if len(d.out) != 1 || len(be.syncedClusters()) != 0 {
 			t.Errorf("%s: parent got %v, requests %v", k, d.out, be.syncedClusters())
 		}
-		if d.m.Update(keyMsg("y")) != nil || len(be.syncedClusters()) != 0 {
+		if d.m.Update(panetest.KeyMsg("y")) != nil || len(be.syncedClusters()) != 0 {
 			t.Errorf("%s: a closed dialog requested a sync", k)
 		}
 	}
@@ -108,7 +109,7 @@ func TestCancel(t *testing.T) {
 func TestReadOnly(t *testing.T) {
 	be := newFake(catalogPlan())
 	d := open(t, be, app, "", true, 80, 24)
-	s := flat(d.screen())
+	s := panetest.Flat(d.screen())
 	for _, w := range []string{"READ-ONLY", "✗ " + ReadOnlyMessage, "Nothing was asked of any operator."} {
 		if !strings.Contains(s, w) {
 			t.Errorf("screen lacks %q:\n%s", w, d.screen())
@@ -131,7 +132,7 @@ func TestPlanError(t *testing.T) {
 	be := newFake(Plan{})
 	be.planErr = errors.New(`no application "catalog-api"`)
 	d := open(t, be, app, "", false, 80, 24)
-	if !strings.Contains(flat(d.screen()), `✗ could not plan the sync of catalog-api: no application "catalog-api"`) {
+	if !strings.Contains(panetest.Flat(d.screen()), `✗ could not plan the sync of catalog-api: no application "catalog-api"`) {
 		t.Errorf("plan error:\n%s", d.screen())
 	}
 	d.press("y")
@@ -179,14 +180,14 @@ func TestProgressToTheEnd(t *testing.T) {
 			}
 			d := open(t, be, app, "", false, 140, 40)
 			d.press("y")
-			s := flat(d.screen())
+			s := panetest.Flat(d.screen())
 			for _, w := range tt.want {
-				if !strings.Contains(s, flat(w)) {
+				if !strings.Contains(s, panetest.Flat(w)) {
 					t.Errorf("screen lacks %q:\n%s", w, d.screen())
 				}
 			}
 			for _, a := range tt.absent {
-				if strings.Contains(s, flat(a)) {
+				if strings.Contains(s, panetest.Flat(a)) {
 					t.Errorf("screen has %q:\n%s", a, d.screen())
 				}
 			}
@@ -213,7 +214,7 @@ func TestWaitEnds(t *testing.T) {
 	d := &driver{m: m}
 	d.run(m.Init())
 	d.press("y")
-	if !strings.Contains(flat(d.screen()), "? Unfinished did not finish within 50ms; the operator carries on; last: sync operation: one or more tasks are running") {
+	if !strings.Contains(panetest.Flat(d.screen()), "? Unfinished did not finish within 50ms; the operator carries on; last: sync operation: one or more tasks are running") {
 		t.Errorf("after Wait:\n%s", d.screen())
 	}
 	if !be.ended[scenario.ProdEU] {
@@ -251,13 +252,13 @@ func TestGeometry(t *testing.T) {
 					d := &driver{m: m}
 					d.run(m.Init())
 					d.press(keys...)
-					checkGeometry(t, m.View(), sz[0], sz[1])
+					panetest.CheckGeometry(t, m.View(), sz[0], sz[1])
 				}
 			}
 			m := newPane(t, newFake(catalogPlan()), app, "", true, mono)
 			m.SetSize(sz[0], sz[1])
 			m.Init()
-			checkGeometry(t, m.View(), sz[0], sz[1])
+			panetest.CheckGeometry(t, m.View(), sz[0], sz[1])
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/fleetdeck/fleetdeck/internal/sandbox/scenario"
+	"github.com/fleetdeck/fleetdeck/ui/internal/panetest"
 )
 
 var sizes = [][2]int{{80, 24}, {60, 20}}
@@ -63,14 +64,14 @@ func TestScreens(t *testing.T) {
 					hs.wantLogs = tt.logs
 					h := runHost(t, hs, sz[0], sz[1], tt.first, tt.steps...)
 					got := h.pane.View()
-					checkGeometry(t, got, sz[0], sz[1])
-					plain := flat(ansi.Strip(got))
+					panetest.CheckGeometry(t, got, sz[0], sz[1])
+					plain := panetest.Flat(ansi.Strip(got))
 					for _, w := range tt.want {
-						if !strings.Contains(plain, flat(w)) {
+						if !strings.Contains(plain, panetest.Flat(w)) {
 							t.Errorf("screen lacks %q:\n%s", w, ansi.Strip(got))
 						}
 					}
-					golden(t, name+".golden", got)
+					panetest.Golden(t, name+".golden", got)
 				})
 			}
 		}
@@ -85,10 +86,10 @@ func TestLeaveWhileFollowing(t *testing.T) {
 	hs := &host{pane: newPane(t, be, app, "", false, true)}
 	tm := startHost(t, hs, 80, 24)
 	waitScreen(t, hs, "y sync 3 clusters")
-	tm.Send(keyMsg("y"))
+	tm.Send(panetest.KeyMsg("y"))
 	waitScreen(t, hs, "writing the requests…")
 	// prod-us never answers its request: esc must not leave.
-	tm.Send(keyMsg("esc"))
+	tm.Send(panetest.KeyMsg("esc"))
 	waitScreen(t, hs, "the requests are being written")
 	hs.mu.Lock()
 	closed := hs.closed
@@ -103,9 +104,9 @@ func TestLeaveWhileFollowing(t *testing.T) {
 	hs = &host{pane: newPane(t, be, app, "", false, true)}
 	tm = startHost(t, hs, 80, 24)
 	waitScreen(t, hs, "y sync 3 clusters")
-	tm.Send(keyMsg("y"))
+	tm.Send(panetest.KeyMsg("y"))
 	waitScreen(t, hs, "esc stop following")
-	tm.Send(keyMsg("esc"))
+	tm.Send(panetest.KeyMsg("esc"))
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		be.mu.Lock()

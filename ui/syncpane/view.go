@@ -11,6 +11,7 @@ import (
 
 	"github.com/fleetdeck/fleetdeck/fleet"
 	"github.com/fleetdeck/fleetdeck/internal/sanitize"
+	"github.com/fleetdeck/fleetdeck/ui/internal/chrome"
 )
 
 // View draws the pane: exactly the size SetSize gave, every line as wide as the pane. It is a
@@ -23,16 +24,10 @@ func (m *Model) View() string {
 	body := max(0, m.height-2-len(status))
 	lines := make([]string, 0, m.height)
 	lines = append(lines, m.titleLine())
-	lines = append(lines, fill(m.body(body), body)...)
+	lines = append(lines, chrome.Fill(m.body(body), body)...)
 	lines = append(lines, status...)
 	lines = append(lines, m.footer())
-	if len(lines) > m.height {
-		lines = append(lines[:m.height-1], lines[len(lines)-1])
-	}
-	for i := range lines {
-		lines[i] = fit(lines[i], m.width, "")
-	}
-	return strings.Join(lines, "\n")
+	return chrome.Screen(lines, m.width, m.height)
 }
 
 func (m *Model) titleLine() string {
@@ -40,7 +35,7 @@ func (m *Model) titleLine() string {
 	if m.opts.Cluster != "" {
 		what += " on " + m.opts.Cluster
 	}
-	left := m.th.Title.Render("Sync") + m.th.Dim.Render(" · ") + m.th.Text.Render(sanitize.Line(what))
+	left := chrome.Title(m.th, "Sync", what)
 	switch m.stage {
 	case stageRunning:
 		n := 0
@@ -57,7 +52,7 @@ func (m *Model) titleLine() string {
 	if m.opts.ReadOnly {
 		right = m.th.ReadOnly.Render(" READ-ONLY ")
 	}
-	return spread(left, right, m.width)
+	return chrome.Spread(left, right, m.width)
 }
 
 func (m *Model) statusLines() []string {
@@ -84,7 +79,7 @@ func (m *Model) footer() string {
 			b = []key.Binding{withHelp(k.Cancel, "esc", "back")}
 			break
 		}
-		b = []key.Binding{withHelp(k.Confirm, "y", "sync "+plural(n, "cluster")), k.Cancel}
+		b = []key.Binding{withHelp(k.Confirm, "y", "sync "+chrome.Plural(n, "cluster")), k.Cancel}
 	case stageRunning:
 		for _, p := range m.progress {
 			if !p.seen {
@@ -135,7 +130,7 @@ func (m *Model) confirmLines() []string {
 		return out
 	}
 	if len(syncable) > 0 {
-		add("Ask the GitOps operators to sync "+app+" with git now, on "+plural(len(syncable), "cluster")+":", m.th.Title)
+		add("Ask the GitOps operators to sync "+app+" with git now, on "+chrome.Plural(len(syncable), "cluster")+":", m.th.Title)
 	} else {
 		add(app+":", m.th.Title)
 	}
@@ -145,7 +140,7 @@ func (m *Model) confirmLines() []string {
 		if t.Declared() {
 			st = m.th.Dim
 		}
-		out = append(out, m.row(pad(sanitize.Line(t.Cluster), width), "", sanitize.Line(t.Object()), st)...)
+		out = append(out, m.row(chrome.Pad(sanitize.Line(t.Cluster), width), "", sanitize.Line(t.Object()), st)...)
 	}
 	out = append(out, "")
 	if len(syncable) == 0 {
@@ -178,7 +173,7 @@ func (m *Model) progressLines(height int) []string {
 	width := m.clusterWidth(m.plan.Targets)
 	i := 0
 	for _, t := range m.plan.Targets {
-		cluster := pad(sanitize.Line(t.Cluster), width)
+		cluster := chrome.Pad(sanitize.Line(t.Cluster), width)
 		if t.Declared() {
 			out = append(out, m.row(cluster, "– skipped    ", sanitize.Line(t.Object()), m.th.Dim)...)
 			continue
@@ -202,14 +197,14 @@ func (m *Model) progressLines(height int) []string {
 		if failed == 0 {
 			add("✓ synced on "+strings.Join(ok, ", "), m.th.Severity(fleet.SeverityOK).Bold(true))
 		} else {
-			add(fmt.Sprintf("✗ %d of %s did not succeed", failed, plural(len(m.progress), "sync")), m.th.Error)
+			add(fmt.Sprintf("✗ %d of %s did not succeed", failed, chrome.Plural(len(m.progress), "sync")), m.th.Error)
 		}
 	}
 	// The log needs a blank line, its divider and room for a phase or two.
 	if len(m.log) == 0 || height-len(out) < 4 {
 		return out
 	}
-	out = append(out, "", m.th.Divider.Render(fit("── progress "+strings.Repeat("─", m.width), m.width, "")))
+	out = append(out, "", m.th.Divider.Render(chrome.Fit("── progress "+strings.Repeat("─", m.width), m.width, "")))
 	room := height - len(out)
 	// The newest phases stay in view, each whole: older ones give way.
 	var logLines []string
@@ -244,7 +239,7 @@ func (m *Model) stateCell(p *progress) (string, string, lipgloss.Style) {
 	return stateWord(symbol(s), string(s)), text, m.stateStyle(s)
 }
 
-func stateWord(sym, word string) string { return pad(sym+" "+word, 12) }
+func stateWord(sym, word string) string { return chrome.Pad(sym+" "+word, 12) }
 
 func symbol(s State) string {
 	switch s {
@@ -276,9 +271,9 @@ func (m *Model) logLine(e logEntry, width int) []string {
 	if !e.phase.At.IsZero() {
 		at = fmt.Sprintf("%5.1fs", e.phase.At.Sub(m.started).Seconds())
 	}
-	prefix := at + "  " + pad(sanitize.Line(e.cluster), width) + "  " + pad(string(e.phase.State), 9) + "  "
+	prefix := at + "  " + chrome.Pad(sanitize.Line(e.cluster), width) + "  " + chrome.Pad(string(e.phase.State), 9) + "  "
 	text := sanitize.Line(e.phase.Text)
-	lines := wrapText(text, max(1, m.width-ansi.StringWidth(prefix)))
+	lines := chrome.WrapText(text, max(1, m.width-ansi.StringWidth(prefix)))
 	out := make([]string, len(lines))
 	for i, l := range lines {
 		if i == 0 {
@@ -306,7 +301,7 @@ func (m *Model) row(cluster, state, text string, st lipgloss.Style) []string {
 	if m.width-indent < 16 {
 		out, first, indent = append(out, st.Render(prefix)), "", 4
 	}
-	for i, l := range wrapText(text, m.width-indent) {
+	for i, l := range chrome.WrapText(text, m.width-indent) {
 		if i == 0 && first != "" {
 			out = append(out, st.Render(first+l))
 			continue
@@ -325,84 +320,4 @@ func (m *Model) clusterWidth(ts []Target) int {
 }
 
 // wrap breaks plain text into lines of the pane's width, each in style st.
-func (m *Model) wrap(text string, st lipgloss.Style) []string {
-	lines := wrapText(text, max(1, m.width))
-	for i, l := range lines {
-		lines[i] = st.Render(l)
-	}
-	return lines
-}
-
-// wrapText breaks plain text at spaces (names such as prod-eu stay whole), and cuts a word
-// wider than the line.
-func wrapText(text string, w int) []string {
-	w = max(1, w)
-	var out []string
-	line, lw := "", 0
-	for _, word := range strings.Fields(text) {
-		ww := ansi.StringWidth(word)
-		switch {
-		case lw == 0:
-		case lw+1+ww <= w:
-			line, lw = line+" "+word, lw+1+ww
-			continue
-		default:
-			out = append(out, line)
-		}
-		for ww > w {
-			out = append(out, ansi.Truncate(word, w, ""))
-			word = ansi.TruncateLeft(word, w, "")
-			ww = ansi.StringWidth(word)
-		}
-		line, lw = word, ww
-	}
-	if lw > 0 || len(out) == 0 {
-		out = append(out, line)
-	}
-	return out
-}
-
-// fit cuts s (styled or not) to w cells, ending with tail when cut, and pads it to w.
-func fit(s string, w int, tail string) string {
-	n := ansi.StringWidth(s)
-	if n > w {
-		return ansi.Truncate(s, w, tail)
-	}
-	return s + strings.Repeat(" ", w-n)
-}
-
-// pad pads plain s to w cells without cutting it.
-func pad(s string, w int) string {
-	if n := ansi.StringWidth(s); n < w {
-		return s + strings.Repeat(" ", w-n)
-	}
-	return s
-}
-
-// fill makes lines exactly height long.
-func fill(lines []string, height int) []string {
-	if len(lines) > height {
-		return lines[:height]
-	}
-	for len(lines) < height {
-		lines = append(lines, "")
-	}
-	return lines
-}
-
-// spread puts left at the start of a line of width w and right at its end, dropping right when
-// both do not fit.
-func spread(left, right string, w int) string {
-	lw, rw := ansi.StringWidth(left), ansi.StringWidth(right)
-	if right == "" || lw+1+rw > w {
-		return left
-	}
-	return left + strings.Repeat(" ", w-lw-rw) + right
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
+func (m *Model) wrap(text string, st lipgloss.Style) []string { return chrome.Wrap(text, m.width, st) }

@@ -6,7 +6,6 @@ package integration
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -29,33 +28,9 @@ import (
 
 func TestMain(m *testing.M) { sandboxtest.Main(m) }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// fleetdeck builds the command once per test binary: follow mode is stopped with SIGINT, the
-// way a user stops it, so it runs as its own process.
-func fleetdeck(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "fleetdeck-logs-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "fleetdeck")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/fleetdeck/fleetdeck").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+// fleetdeck is the built command: follow mode is stopped with SIGINT, the way a user stops it,
+// so it runs as its own process.
+func fleetdeck(t testing.TB) string { return sandboxtest.Binary(t) }
 
 // configAs writes a copy of the sandbox's config that reaches the given clusters through their
 // restricted viewer context.
@@ -489,7 +464,7 @@ func TestStoppedAPIServerKeepsOthersStreaming(t *testing.T) {
 	r.waitUntil(t, 60*time.Second, "lines from every cluster", fromEvery(time.Time{}, scenario.Clusters...))
 
 	name := controlplane.APIServerProcess(victim)
-	t.Cleanup(func() { restartAPIServer(t, f, victim) })
+	t.Cleanup(func() { sandboxtest.RestartAPIServer(t, f, victim) })
 	if err := f.CP.Kill(name); err != nil {
 		t.Fatal(err)
 	}
@@ -519,34 +494,5 @@ func TestStoppedAPIServerKeepsOthersStreaming(t *testing.T) {
 	}
 	if code := r.stop(t); code != 0 && code != 1 {
 		t.Errorf("exit %d after SIGINT, want 0 or 1", code)
-	}
-}
-
-// restartAPIServer starts a killed apiserver again and waits until it answers, so the fleet is
-// whole for whatever runs next.
-func restartAPIServer(t *testing.T, f *sandbox.Fleet, cluster string) {
-	t.Helper()
-	if _, err := f.CP.Restart(controlplane.APIServerProcess(cluster)); err != nil {
-		t.Errorf("restart the apiserver of %s: %v", cluster, err)
-		return
-	}
-	cs, err := f.Clientset(cluster)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{Limit: 1})
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("the restarted apiserver of %s does not answer: %v", cluster, err)
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
