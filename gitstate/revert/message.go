@@ -2,8 +2,10 @@ package revert
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // message writes the revert commit's message: what (subject and body in
@@ -22,20 +24,20 @@ func message(p *Plan, version string) string {
 	var b strings.Builder
 	switch p.Kind() {
 	case KindRollback:
-		fmt.Fprintf(&b, "Roll back %s to %s", p.App, short(p.To))
+		fmt.Fprintf(&b, "Roll back %s to %s", oneLine(p.App), short(p.To))
 		if p.Subject != "" {
 			fmt.Fprintf(&b, " (%q)", p.Subject)
 		}
-		fmt.Fprintf(&b, "\n\nThis restores %s to their content at commit %s.\n", strings.Join(p.Paths, ", "), p.To)
+		fmt.Fprintf(&b, "\n\nThis restores %s to their content at commit %s.\n", oneLine(strings.Join(p.Paths, ", ")), p.To)
 	default:
 		fmt.Fprintf(&b, "Revert %q", p.Subject)
 		if p.AppOnly {
-			fmt.Fprintf(&b, " for %s", p.App)
+			fmt.Fprintf(&b, " for %s", oneLine(p.App))
 		}
 		fmt.Fprintf(&b, "\n\nThis reverts commit %s.\n", p.Commit)
 		if p.AppOnly && len(p.OtherPaths) > 0 {
 			fmt.Fprintf(&b, "Only the changes to %s (%s) are reverted; the commit's changes to %s stay.\n",
-				p.App, strings.Join(p.Paths, ", "), strings.Join(p.OtherPaths, ", "))
+				oneLine(p.App), oneLine(strings.Join(p.Paths, ", ")), oneLine(strings.Join(p.OtherPaths, ", ")))
 		}
 	}
 	if len(p.Summary) > 0 {
@@ -68,7 +70,12 @@ func message(p *Plan, version string) string {
 	return b.String()
 }
 
-// oneLine keeps user text from breaking the trailer block.
+// oneLine keeps user and config text from breaking the subject line or the trailer block:
+// one line, and quoted (control characters escaped) when it holds any.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(s), " ")
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
 }
