@@ -9,21 +9,16 @@ import (
 // KeyMap holds the pane's bindings; its footer is made from them, so each binding is written
 // once.
 type KeyMap struct {
-	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
-	Next, Prev                              key.Binding
-	Reload, Close                           key.Binding
+	chrome.Movement
+	Next, Prev    key.Binding
+	Reload, Close key.Binding
 }
 
 // DefaultKeyMap is the pane's key map.
 func DefaultKeyMap() KeyMap {
 	b := chrome.Binding
 	return KeyMap{
-		Up:       b([]string{"up", "k"}, "↑/k", "up"),
-		Down:     b([]string{"down", "j"}, "↓/j", "down"),
-		Top:      b([]string{"g", "home"}, "g", "top"),
-		Bottom:   b([]string{"G", "end"}, "G", "bottom"),
-		PageUp:   b([]string{"pgup", "ctrl+b", "ctrl+u"}, "pgup", "page up"),
-		PageDown: b([]string{"pgdown", "ctrl+f", "ctrl+d", "space"}, "pgdn", "page down"),
+		Movement: chrome.DefaultMovement(),
 		Next:     b([]string{"n"}, "n", "next object"),
 		Prev:     b([]string{"N"}, "N", "previous object"),
 		Reload:   b([]string{"r"}, "r", "compare again"),

@@ -73,15 +73,7 @@ type Model struct {
 
 // New makes a pane for opts.Target. Nothing is compared until Init's command runs.
 func New(opts Options) *Model {
-	th := opts.Theme
-	if th.Name == "" {
-		th, _ = theme.New("", true) // the default theme always exists
-	}
-	parent := opts.Context
-	if parent == nil {
-		parent = context.Background()
-	}
-	ctx, cancel := context.WithCancel(parent)
+	th, ctx, cancel := chrome.Start(opts.Theme, opts.Context)
 	return &Model{opts: opts, th: th, keys: DefaultKeyMap(), help: chrome.Help(th, " · "), id: paneIDs.Add(1), ctx: ctx, cancel: cancel}
 }
 

@@ -10,8 +10,8 @@ import (
 // them, so each binding is written once.
 type KeyMap struct {
 	// The commit list.
-	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
-	Revert, AppOnly, Rollback, Close        key.Binding
+	chrome.Movement
+	Revert, AppOnly, Rollback, Close key.Binding
 	// The confirmation dialog. Scrolling the diff uses the list's movement keys.
 	Commit, Push, Reason, Cancel key.Binding
 	// While the reason is edited.
@@ -24,12 +24,7 @@ type KeyMap struct {
 func DefaultKeyMap() KeyMap {
 	b := chrome.Binding
 	return KeyMap{
-		Up:       b([]string{"up", "k"}, "↑/k", "up"),
-		Down:     b([]string{"down", "j"}, "↓/j", "down"),
-		Top:      b([]string{"g", "home"}, "g", "top"),
-		Bottom:   b([]string{"G", "end"}, "G", "bottom"),
-		PageUp:   b([]string{"pgup", "ctrl+b", "ctrl+u"}, "pgup", "page up"),
-		PageDown: b([]string{"pgdown", "ctrl+f", "ctrl+d", "space"}, "pgdn", "page down"),
+		Movement: chrome.DefaultMovement(),
 		Revert:   b([]string{"r"}, "r", "revert"),
 		AppOnly:  b([]string{"a"}, "a", "app-only revert"),
 		Rollback: b([]string{"b", "R"}, "b", "roll back to"),

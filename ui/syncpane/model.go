@@ -132,15 +132,7 @@ func New(opts Options) *Model {
 	if opts.Wait <= 0 {
 		opts.Wait = DefaultWait
 	}
-	th := opts.Theme
-	if th.Name == "" {
-		th, _ = theme.New("", true) // the default theme always exists
-	}
-	parent := opts.Context
-	if parent == nil {
-		parent = context.Background()
-	}
-	ctx, cancel := context.WithCancel(parent)
+	th, ctx, cancel := chrome.Start(opts.Theme, opts.Context)
 	return &Model{opts: opts, th: th, keys: DefaultKeyMap(), help: chrome.Help(th, " · "), id: paneIDs.Add(1), ctx: ctx, cancel: cancel}
 }
 

@@ -3,6 +3,7 @@
 package chrome
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -131,4 +132,34 @@ func Plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// Start is how every dialog pane begins: its theme (the default one when th is unset) and a
+// context of its own under parent (Background when nil), which the pane's Close cancels.
+func Start(th theme.Theme, parent context.Context) (theme.Theme, context.Context, context.CancelFunc) {
+	if th.Name == "" {
+		th, _ = theme.New("", true) // the default theme always exists
+	}
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithCancel(parent)
+	return th, ctx, cancel
+}
+
+// Movement are the scrolling keys every pane shares, written once.
+type Movement struct {
+	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
+}
+
+// DefaultMovement is the panes' scrolling keys.
+func DefaultMovement() Movement {
+	return Movement{
+		Up:       Binding([]string{"up", "k"}, "↑/k", "up"),
+		Down:     Binding([]string{"down", "j"}, "↓/j", "down"),
+		Top:      Binding([]string{"g", "home"}, "g", "top"),
+		Bottom:   Binding([]string{"G", "end"}, "G", "bottom"),
+		PageUp:   Binding([]string{"pgup", "ctrl+b", "ctrl+u"}, "pgup", "page up"),
+		PageDown: Binding([]string{"pgdown", "ctrl+f", "ctrl+d", "space"}, "pgdn", "page down"),
+	}
 }
