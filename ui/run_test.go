@@ -201,12 +201,15 @@ func TestForward(t *testing.T) {
 		ch := make(chan fleet.Model)
 		var got []tea.Msg
 		done := make(chan struct{})
+		delivered := make(chan struct{}, 3)
 		go func() {
 			defer close(done)
-			forward(context.Background(), ch, func(m tea.Msg) { got = append(got, m) })
+			forward(context.Background(), ch, func(m tea.Msg) { got = append(got, m); delivered <- struct{}{} })
 		}()
+		// The ui keeps up: each model is delivered before the next one comes.
 		for _, m := range models("a", "b") {
 			ch <- m
+			<-delivered
 		}
 		close(ch)
 		<-done
